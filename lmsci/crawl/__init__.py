@@ -1,0 +1,1 @@
+"""Raw sources to documents: WARC reading + main-content extraction, and JSONL sources."""

@@ -1,0 +1,84 @@
+"""WARC response records → main-content text (resiliparse), one document per record.
+
+Charset: the HTTP ``Content-Type`` header first, then the HTML ``<meta charset>``
+(``detect_encoding(..., from_html_meta=True)``; without it resiliparse mislabels EUC-KR
+as UTF-8 and many UTF-8 French pages as cp1252 — see shared/notes/materials.md).
+"""
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+from fastwarc.warc import ArchiveIterator, WarcRecordType
+from resiliparse.extract.html2text import extract_plain_text
+from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+
+from lmsci.config import ExtractConfig
+from lmsci.crawl.documents import doc_id, frame, shard_name
+from lmsci.ledger import Ledger
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+REASONS = ("http_status", "not_html", "too_large", "empty")
+
+
+class CorruptShard(RuntimeError):
+    """A shard that cannot be read past some byte offset; the message names file and offset."""
+
+
+def charset(http_charset: str | None, raw: bytes) -> str:
+    if http_charset:
+        try:
+            return codecs.lookup(http_charset).name
+        except LookupError:
+            pass  # an unknown label in the header: fall back to the document's own declaration
+    return detect_encoding(raw, from_html_meta=True)
+
+
+def extract_text(raw: bytes, http_charset: str | None, cfg: ExtractConfig) -> str:
+    html = bytes_to_str(raw, charset(http_charset, raw))
+    return extract_plain_text(html, main_content=cfg.main_content, alt_texts=False, preserve_formatting=True)
+
+
+def _drop_reason(record, raw: bytes, cfg: ExtractConfig) -> str | None:
+    status = record.http_headers.status_code if record.http_headers is not None else None
+    if status != 200:
+        return "http_status"
+    ctype = (record.http_content_type or "").split(";")[0].strip().lower()
+    if ctype not in HTML_TYPES:
+        return "not_html"
+    if len(raw) > cfg.max_bytes:
+        return "too_large"
+    return None
+
+
+def extract_shard(source: str, path: str | Path, cfg: ExtractConfig):
+    """Read one WARC shard; return (documents frame, ledger). Raises CorruptShard on unreadable bytes."""
+    shard = shard_name(path)
+    led = Ledger("extract", source, shard)
+    led.bytes_in = Path(path).stat().st_size
+    rows, pos = [], 0
+    try:
+        for rec in ArchiveIterator(str(path), record_types=WarcRecordType.any_type, parse_http=True):
+            pos = rec.stream_pos
+            if rec.record_type != WarcRecordType.response:
+                led.skip(str(rec.record_type))
+                continue
+            raw = rec.reader.read(cfg.max_bytes + 1)
+            reason = _drop_reason(rec, raw, cfg)
+            if reason is None:
+                try:
+                    text = extract_text(raw, rec.http_charset, cfg)
+                except (ValueError, UnicodeError, RuntimeError) as e:  # counted, never swallowed
+                    reason = f"error/{type(e).__name__}"
+                else:
+                    if len(text.strip()) < cfg.min_chars:
+                        reason = "empty"
+            if reason is not None:
+                led.drop(reason if reason.startswith("error/") else f"extract/{reason}", len(raw))
+                continue
+            led.keep(len(raw), len(text))
+            rows.append({"id": doc_id(source, shard, pos), "source": source, "shard": shard, "offset": pos,
+                         "record_id": rec.record_id, "url": rec.headers.get("WARC-Target-URI", ""), "text": text})
+    except (OSError, ValueError, RuntimeError) as e:
+        raise CorruptShard(f"{path}: unreadable after byte offset {pos}: {e}") from None
+    return frame(rows), led

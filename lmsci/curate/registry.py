@@ -1,0 +1,18 @@
+"""Filter name (config key) → module with ``measure``, ``decide``, ``REASONS`` and its config section."""
+from __future__ import annotations
+
+from types import ModuleType
+
+from lmsci.config import Config
+from lmsci.curate import gopher_quality, langid
+
+FILTERS: dict[str, ModuleType] = {"langid": langid, "gopher_quality": gopher_quality}
+
+
+def section(cfg: Config, name: str):
+    return getattr(cfg, name)
+
+
+def prefix(name: str) -> str:
+    """Column prefix of a filter's attributes (langid's are already named lang, lang_score)."""
+    return "" if name == "langid" else "gopher_" if name == "gopher_quality" else f"{name}_"

@@ -1,0 +1,95 @@
+"""The per-stage stats ledger: every record seen is kept or dropped with a named reason.
+
+``seen = kept + Σ dropped[reason]`` is checked before a ledger is written, and the
+report checks that each stage saw exactly what the stage before it kept.
+"""
+from __future__ import annotations
+
+import dataclasses
+import resource
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lmsci.io import read_json, write_json
+
+
+class LedgerError(RuntimeError):
+    pass
+
+
+@dataclass
+class Ledger:
+    stage: str
+    source: str
+    shard: str
+    seen: int = 0
+    kept: int = 0
+    dropped: Counter = field(default_factory=Counter)
+    skipped: Counter = field(default_factory=Counter)  # records that are not documents (warcinfo, request, ...)
+    chars_in: int = 0
+    chars_out: int = 0
+    chars_dropped: Counter = field(default_factory=Counter)
+    bytes_in: int = 0
+    bytes_out: int = 0
+    extra: dict = field(default_factory=dict)
+    _t0: float = field(default_factory=time.perf_counter, repr=False)
+    _c0: float = field(default_factory=time.process_time, repr=False)
+
+    def keep(self, chars_in: int, chars_out: int | None = None) -> None:
+        self.seen += 1
+        self.kept += 1
+        self.chars_in += chars_in
+        self.chars_out += chars_in if chars_out is None else chars_out
+
+    def drop(self, reason: str, chars_in: int = 0) -> None:
+        if not reason:
+            raise LedgerError(f"{self.stage}/{self.shard}: a drop needs a named reason")
+        self.seen += 1
+        self.dropped[reason] += 1
+        self.chars_in += chars_in
+        self.chars_dropped[reason] += chars_in
+
+    def skip(self, kind: str) -> None:
+        self.skipped[kind] += 1
+
+    def check(self) -> None:
+        total = self.kept + sum(self.dropped.values())
+        if total != self.seen:
+            raise LedgerError(f"{self.stage}/{self.source}/{self.shard}: seen {self.seen} != kept {self.kept} "
+                              f"+ dropped {sum(self.dropped.values())}")
+
+    def to_dict(self) -> dict:
+        """The counts: deterministic, so the stats file is byte-identical across reruns."""
+        self.check()
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+             if not f.name.startswith("_")}
+        for k in ("dropped", "skipped", "chars_dropped"):
+            d[k] = dict(sorted(d[k].items()))
+        return d
+
+    def cost(self) -> dict:
+        """What the work cost (varies run to run; kept in a sibling ``*.cost.json``)."""
+        return {"stage": self.stage, "source": self.source, "shard": self.shard,
+                "wall_s": round(time.perf_counter() - self._t0, 3),
+                "cpu_s": round(time.process_time() - self._c0, 3),
+                "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "bytes_in": self.bytes_in, "seen": self.seen}
+
+    def write(self, path: str | Path) -> None:
+        write_json(path, self.to_dict())
+        write_json(cost_path(path), self.cost())
+
+
+def cost_path(stats_path: str | Path) -> Path:
+    """``x.stats.json`` → ``x.cost.json``; ``stats.json`` → ``cost.json``."""
+    p = Path(stats_path)
+    return p.with_name(p.name.removesuffix("stats.json") + "cost.json")
+
+
+def load(path: str | Path) -> dict:
+    d = read_json(path)
+    if d["seen"] != d["kept"] + sum(d["dropped"].values()):
+        raise LedgerError(f"{path}: ledger does not add up")
+    return d

@@ -1,0 +1,1 @@
+"""The run report: funnel, training curve, perplexity, provenance (Markdown and HTML)."""

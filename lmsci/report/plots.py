@@ -1,0 +1,51 @@
+"""Plots for the report (matplotlib, Agg backend, fixed metadata so PNGs are reproducible)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from lmsci.io import atomic_path  # noqa: E402
+
+_META = {"Software": None}  # no matplotlib version stamp in the file
+
+
+def loss_curve(metrics: list[dict], vocab_size: int, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    steps = [m["step"] for m in metrics]
+    ax.plot(steps, [m["loss"] for m in metrics], lw=1.2, label="training loss")
+    ax.axhline(math.log(vocab_size), ls="--", c="grey", lw=1, label=f"ln(vocab) = {math.log(vocab_size):.2f}")
+    ax.set_xlabel("step")
+    ax.set_ylabel("cross-entropy (nats/token)")
+    ax.set_title("Training loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    _save(fig, path)
+
+
+def funnel(rows: list[dict], path: Path) -> None:
+    sources = sorted({r["source"] for r in rows})
+    stages = list(dict.fromkeys(r["stage"] for r in rows))
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    width = 0.8 / max(len(sources), 1)
+    for i, src in enumerate(sources):
+        kept = {r["stage"]: r["kept"] for r in rows if r["source"] == src}
+        first = next((r["seen"] for r in rows if r["source"] == src), 0)
+        xs = [j + i * width for j in range(len(stages) + 1)]
+        ax.bar(xs, [first] + [kept.get(s, 0) for s in stages], width, label=src)
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(stages) + 1)], ["input"] + stages, rotation=20)
+    ax.set_ylabel("documents")
+    ax.set_title("Data funnel: documents kept after each stage")
+    ax.legend()
+    _save(fig, path)
+
+
+def _save(fig, path: Path) -> None:
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", metadata=_META)
+    plt.close(fig)

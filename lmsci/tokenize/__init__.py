@@ -1,0 +1,1 @@
+"""Byte-level BPE trained in the pipeline; documents written as Megatron indexed datasets."""

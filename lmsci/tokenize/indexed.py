@@ -1,0 +1,39 @@
+"""Write token documents as Megatron ``.bin/.idx`` with megatron.core's IndexedDatasetBuilder.
+
+This and ``lmsci/train/adapter.py`` are the only modules that import megatron: this one for
+the on-disk format, the adapter for the model.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import torch
+from megatron.core.datasets.indexed_dataset import IndexedDataset, IndexedDatasetBuilder
+
+
+def dtype_for(vocab_size: int):
+    return np.uint16 if vocab_size < 65500 else np.int32
+
+
+def write(prefix: str | Path, documents: Iterable[list[int]], vocab_size: int) -> int:
+    """Write one document per item (EOD already appended); atomic for the .bin/.idx pair."""
+    prefix = Path(prefix)
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    tmp = prefix.with_name(f".{prefix.name}.tmp{os.getpid()}")
+    builder = IndexedDatasetBuilder(f"{tmp}.bin", dtype=dtype_for(vocab_size))
+    n = 0
+    for ids in documents:
+        builder.add_item(torch.tensor(ids, dtype=torch.int64))
+        builder.end_document()
+        n += 1
+    builder.finalize(f"{tmp}.idx")
+    os.replace(f"{tmp}.bin", f"{prefix}.bin")  # .bin first: a present .idx implies a complete .bin
+    os.replace(f"{tmp}.idx", f"{prefix}.idx")
+    return n
+
+
+def count_documents(prefix: str | Path) -> int:
+    return len(IndexedDataset(str(prefix)).document_indices) - 1

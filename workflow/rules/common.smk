@@ -1,0 +1,55 @@
+# Validate the config once (schema generated from lmsci/config.py; unknown keys rejected) and
+# define the path helpers every rule uses. Rules only wire files and call `python -m lmsci <verb>`.
+import os
+import sys
+
+sys.path.insert(0, workflow.basedir)
+
+from lmsci import config as lmsci_config
+from lmsci.crawl.documents import shard_name
+from lmsci.provenance import code_version
+
+try:
+    CFG = lmsci_config.from_dict(config, root=workflow.basedir)
+except lmsci_config.ConfigError as err:
+    raise WorkflowError(str(err)) from None
+
+R = CFG.results
+PY = sys.executable
+LMSCI = f"{PY} -m lmsci"
+SOURCES = sorted(CFG.sources)
+SHARD_PATHS = {s: {shard_name(p): p for p in CFG.sources[s].paths} for s in SOURCES}
+
+
+wildcard_constraints:
+    source="|".join(SOURCES),
+    shard=r"[^/]+",
+
+
+def cfg(*keys):
+    """The config sections a rule reads, as JSON: a change reruns exactly the rules that read it."""
+    return lmsci_config.slice_json(CFG, *keys)
+
+
+def shards(source):
+    return sorted(SHARD_PATHS[source])
+
+
+def per_shard(pattern, source):
+    return [pattern.format(R=R, source=source, shard=sh) for sh in shards(source)]
+
+
+def curated_targets():
+    return [f for s in SOURCES for f in per_shard("{R}/filter/{source}/{shard}.parquet", s)]
+
+
+def token_targets():
+    return [f"{R}/mix/blend.json"]
+
+
+def train_targets():
+    return [f"{R}/train/train_summary.json"]
+
+
+def report_targets():
+    return [f"reports/{CFG.run}/report.md", f"reports/{CFG.run}/report.html"]

@@ -1,0 +1,64 @@
+rule train_tokenizer:
+    """Byte-level BPE trained on the deduplicated corpus of every source."""
+    input:
+        expand(f"{R}/dedup/{{source}}/kept.parquet", source=SOURCES),
+    output:
+        f"{R}/tokenizer/tokenizer.json",
+    log:
+        f"{R}/logs/tokenizer.log",
+    params:
+        cfg=cfg("tokenizer"),
+        code=code_version("tokenize", "io", "cli"),
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    shell:
+        "RAYON_NUM_THREADS={threads} {LMSCI} train-tokenizer --cfg {params.cfg:q} --inputs {input}"
+        " --out {output} > {log} 2>&1"
+
+
+rule tokenize:
+    """One source → Megatron train/valid .bin/.idx plus the document-id lineage table."""
+    input:
+        docs=f"{R}/dedup/{{source}}/kept.parquet",
+        tokenizer=f"{R}/tokenizer/tokenizer.json",
+    output:
+        multiext(f"{R}/tokens/{{source}}/train", ".bin", ".idx"),
+        multiext(f"{R}/tokens/{{source}}/valid", ".bin", ".idx"),
+        lineage=f"{R}/tokens/{{source}}/documents.parquet",
+        stats=f"{R}/tokens/{{source}}/stats.json",
+        cost=f"{R}/tokens/{{source}}/cost.json",
+    log:
+        f"{R}/logs/tokenize/{{source}}.log",
+    params:
+        cfg=cfg("seed", "split"),
+        out_dir=lambda w: f"{R}/tokens/{w.source}",
+        code=code_version("tokenize", "ledger", "io", "cli"),
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    shell:
+        "RAYON_NUM_THREADS={threads} {LMSCI} tokenize --cfg {params.cfg:q} --source {wildcards.source}"
+        " --inputs {input.docs} --tokenizer {input.tokenizer} --out-dir {params.out_dir} > {log} 2>&1"
+
+
+rule mix:
+    """Source weights → blend manifest (requested vs available tokens, epochs)."""
+    input:
+        stats=expand(f"{R}/tokens/{{source}}/stats.json", source=SOURCES),
+        tokenizer=f"{R}/tokenizer/tokenizer.json",
+    output:
+        f"{R}/mix/blend.json",
+    log:
+        f"{R}/logs/mix.log",
+    params:
+        cfg=cfg("seed", "sources", "model", "train"),
+        code=code_version("mix", "io", "cli"),
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    shell:
+        "{LMSCI} mix --cfg {params.cfg:q} --inputs {input.stats} --tokenizer {input.tokenizer}"
+        " --tokens-dir {R}/tokens --out {output} > {log} 2>&1"
