@@ -12,6 +12,13 @@ configfile: "config.yaml"
 
 
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    source="|".join(SOURCES),
+    shard=r"[^/]+",
+
+
 include: "workflow/rules/extract.smk"
 include: "workflow/rules/curate.smk"
 include: "workflow/rules/dedup.smk"

@@ -107,7 +107,9 @@ def cmd_run(a, _):
     C.load(*files, root=ROOT)  # fail here, in one line, before Snakemake starts anything
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(ROOT),
            "--cores", str(a.cores), "--configfile", *files, "--rerun-incomplete", *a.snakemake_args]
-    return subprocess.call(cmd)
+    # The rules call `python -m lmsci`: this interpreter's environment comes first on PATH.
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    return subprocess.call(cmd, env=env)
 
 
 def _filters(a) -> list[str]:

@@ -12,22 +12,15 @@ from lmsci.provenance import code_version
 try:
     CFG = lmsci_config.from_dict(config, root=workflow.basedir)
 except lmsci_config.ConfigError as err:
-    raise WorkflowError(str(err)) from None
+    sys.exit(f"lmsci: config error: {err}")
 
 R = CFG.results
-PY = sys.executable
-LMSCI = f"{PY} -m lmsci"
 SOURCES = sorted(CFG.sources)
 SHARD_PATHS = {s: {shard_name(p): p for p in CFG.sources[s].paths} for s in SOURCES}
 
 
-wildcard_constraints:
-    source="|".join(SOURCES),
-    shard=r"[^/]+",
-
-
 def cfg(*keys):
-    """The config sections a rule reads, as JSON: a change reruns exactly the rules that read it."""
+    """JSON of the config sections a job reads; a change reruns exactly the jobs that read it."""
     return lmsci_config.slice_json(CFG, *keys)
 
 
@@ -37,6 +30,14 @@ def shards(source):
 
 def per_shard(pattern, source):
     return [pattern.format(R=R, source=source, shard=sh) for sh in shards(source)]
+
+
+def ledger_files():
+    per_shard_stages = [
+        f for s in SOURCES for st in ("extract", "tag", "filter") for f in per_shard(f"{{R}}/{st}/{{source}}/{{shard}}.stats.json", s)
+    ]
+    per_source = [f"{R}/{st}/{s}/stats.json" for st in ("dedup", "tokens") for s in SOURCES]
+    return per_shard_stages + per_source
 
 
 def curated_targets():

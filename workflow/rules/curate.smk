@@ -14,8 +14,10 @@ rule tag:
     resources:
         mem_mb=2000,
         runtime=30,
+    conda:
+        "../envs/lmsci.yaml"
     shell:
-        "{LMSCI} tag --cfg '{{}}' --source {wildcards.source} --shard {wildcards.shard}"
+        "python -m lmsci tag --cfg '{{}}' --source {wildcards.source} --shard {wildcards.shard}"
         " --filters={params.filters} --input {input} --out {output.docs} --stats {output.stats} > {log} 2>&1"
 
 
@@ -37,7 +39,9 @@ rule filter:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../envs/lmsci.yaml"
     shell:
-        "{LMSCI} filter --cfg {params.cfg:q} --source {wildcards.source} --shard {wildcards.shard}"
+        "python -m lmsci filter --cfg {params.cfg:q} --source {wildcards.source} --shard {wildcards.shard}"
         " --filters={params.filters} --input {input} --out {output.docs} --dropped {output.dropped}"
         " --stats {output.stats} > {log} 2>&1"

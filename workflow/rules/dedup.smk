@@ -15,6 +15,8 @@ rule dedup_exact:
     resources:
         mem_mb=2000,
         runtime=30,
+    conda:
+        "../envs/lmsci.yaml"
     shell:
-        "{LMSCI} dedup-exact --cfg {params.cfg:q} --source {wildcards.source} --inputs {input}"
+        "python -m lmsci dedup-exact --cfg {params.cfg:q} --source {wildcards.source} --inputs {input}"
         " --out {output.docs} --dropped {output.dropped} --stats {output.stats} > {log} 2>&1"

@@ -14,6 +14,8 @@ rule evaluate:
     resources:
         mem_mb=4000,
         runtime=30,
+    conda:
+        "../envs/lmsci.yaml"
     shell:
-        "{LMSCI} evaluate --cfg {params.cfg:q} --blend {input.blend} --checkpoint {input.checkpoint}"
+        "python -m lmsci evaluate --cfg {params.cfg:q} --blend {input.blend} --checkpoint {input.checkpoint}"
         " --out {output} > {log} 2>&1"

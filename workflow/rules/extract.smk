@@ -15,6 +15,8 @@ rule extract:
     resources:
         mem_mb=2000,
         runtime=30,
+    conda:
+        "../envs/lmsci.yaml"
     shell:
-        "{LMSCI} extract --cfg {params.cfg:q} --source {wildcards.source} --kind {params.kind}"
+        "python -m lmsci extract --cfg {params.cfg:q} --source {wildcards.source} --kind {params.kind}"
         " --input {input} --out {output.docs} --stats {output.stats} > {log} 2>&1"

@@ -1,10 +1,7 @@
 rule build_report:
     """Funnel, loss curve, perplexity and provenance → reports/<run>/report.{md,html}."""
     input:
-        stats=lambda w: [f for s in SOURCES for st in ("extract", "tag", "filter")
-                         for f in per_shard("{R}/" + st + "/{source}/{shard}.stats.json", s)]
-        + expand(f"{R}/dedup/{{source}}/stats.json", source=SOURCES)
-        + expand(f"{R}/tokens/{{source}}/stats.json", source=SOURCES),
+        stats=ledger_files(),
         blend=f"{R}/mix/blend.json",
         summary=f"{R}/train/train_summary.json",
         metrics=f"{R}/train/metrics.jsonl",
@@ -18,11 +15,14 @@ rule build_report:
         f"{R}/logs/report.log",
     params:
         configs=" ".join(os.path.relpath(p, workflow.basedir) for p in workflow.configfiles) or "config.yaml",
-        out_dir=f"reports/{CFG.run}",
+        out_dir=lambda w, output: os.path.dirname(output.md),
+        results=lambda w, input: os.path.dirname(os.path.dirname(input.blend)),
         code=code_version("report", "provenance", "cli"),
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../envs/lmsci.yaml"
     shell:
-        "{LMSCI} report --results {R} --out-dir {params.out_dir} --config-files {params.configs}"
+        "python -m lmsci report --results {params.results} --out-dir {params.out_dir} --config-files {params.configs}"
         " > {log} 2>&1"

@@ -13,8 +13,10 @@ rule train_tokenizer:
     resources:
         mem_mb=4000,
         runtime=30,
+    conda:
+        "../envs/lmsci.yaml"
     shell:
-        "RAYON_NUM_THREADS={threads} {LMSCI} train-tokenizer --cfg {params.cfg:q} --inputs {input}"
+        "RAYON_NUM_THREADS={threads} python -m lmsci train-tokenizer --cfg {params.cfg:q} --inputs {input}"
         " --out {output} > {log} 2>&1"
 
 
@@ -33,14 +35,16 @@ rule tokenize:
         f"{R}/logs/tokenize/{{source}}.log",
     params:
         cfg=cfg("seed", "split"),
-        out_dir=lambda w: f"{R}/tokens/{w.source}",
+        out_dir=lambda w, output: os.path.dirname(output.stats),
         code=code_version("tokenize", "ledger", "io", "cli"),
     threads: 2
     resources:
         mem_mb=4000,
         runtime=30,
+    conda:
+        "../envs/lmsci.yaml"
     shell:
-        "RAYON_NUM_THREADS={threads} {LMSCI} tokenize --cfg {params.cfg:q} --source {wildcards.source}"
+        "RAYON_NUM_THREADS={threads} python -m lmsci tokenize --cfg {params.cfg:q} --source {wildcards.source}"
         " --inputs {input.docs} --tokenizer {input.tokenizer} --out-dir {params.out_dir} > {log} 2>&1"
 
 
@@ -55,10 +59,13 @@ rule mix:
         f"{R}/logs/mix.log",
     params:
         cfg=cfg("seed", "sources", "model", "train"),
+        tokens_dir=lambda w, input: os.path.dirname(os.path.dirname(input.stats[0])),
         code=code_version("mix", "io", "cli"),
     resources:
         mem_mb=1000,
         runtime=5,
+    conda:
+        "../envs/lmsci.yaml"
     shell:
-        "{LMSCI} mix --cfg {params.cfg:q} --inputs {input.stats} --tokenizer {input.tokenizer}"
-        " --tokens-dir {R}/tokens --out {output} > {log} 2>&1"
+        "python -m lmsci mix --cfg {params.cfg:q} --inputs {input.stats} --tokenizer {input.tokenizer}"
+        " --tokens-dir {params.tokens_dir} --out {output} > {log} 2>&1"

@@ -12,7 +12,7 @@ rule train_model:
         f"{R}/logs/train.log",
     params:
         cfg=cfg("seed", "model", "train"),
-        out_dir=f"{R}/train",
+        out_dir=lambda w, output: os.path.dirname(output.summary),
         code=code_version("train", "config", "cli"),
     threads: max(2, CFG.train.world_size)
     resources:
@@ -20,5 +20,7 @@ rule train_model:
         runtime=120,
         tasks=1,
         cpus_per_task=max(2, CFG.train.world_size),
+    conda:
+        "../envs/lmsci.yaml"
     shell:
-        "{LMSCI} train --cfg {params.cfg:q} --blend {input.blend} --out-dir {params.out_dir} > {log} 2>&1"
+        "python -m lmsci train --cfg {params.cfg:q} --blend {input.blend} --out-dir {params.out_dir} > {log} 2>&1"
