@@ -32,7 +32,8 @@ def cmd_extract(a, s):
 def cmd_tag(a, s):
     import polars as pl
     from lmsci.curate.tag import tag
-    df, led = tag(pl.read_parquet(a.input), _filters(a), a.source, a.shard)
+    filters = _filters(a)
+    df, led = tag(pl.read_parquet(a.input), filters, a.source, a.shard)
     write_parquet(a.out, df)
     led.write(a.stats)
 
@@ -40,7 +41,8 @@ def cmd_tag(a, s):
 def cmd_filter(a, s):
     import polars as pl
     from lmsci.curate.filter import apply
-    kept, dropped, led = apply(pl.read_parquet(a.input), _filters(a), _Ns(s), a.source, a.shard)
+    filters = _filters(a)
+    kept, dropped, led = apply(pl.read_parquet(a.input), filters, _Ns(s), a.source, a.shard)
     write_parquet(a.out, kept)
     write_parquet(a.dropped, dropped)
     led.write(a.stats)

@@ -36,4 +36,5 @@ def write(prefix: str | Path, documents: Iterable[list[int]], vocab_size: int) -
 
 
 def count_documents(prefix: str | Path) -> int:
-    return len(IndexedDataset(str(prefix)).document_indices) - 1
+    # mmap=False: numpy cannot mmap the empty .bin of an empty split (a one-document source's train).
+    return len(IndexedDataset(str(prefix), mmap=False).document_indices) - 1

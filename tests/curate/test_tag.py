@@ -1,0 +1,45 @@
+"""lmsci/curate/tag.py: every configured filter's attributes become columns; nothing is dropped."""
+from __future__ import annotations
+
+import polars as pl
+
+from lmsci.crawl.documents import doc_id, frame
+from lmsci.curate import gopher_quality, langid, tag
+
+TEXTS = [
+    "The river flows through the valley and feeds the farms that line its banks.",
+    "Der Fluss fließt durch das Tal und versorgt die Höfe an seinen Ufern mit Wasser.",
+    "",
+]
+
+
+def _df() -> pl.DataFrame:
+    return frame([{"id": doc_id("s", "a", i), "source": "s", "shard": "a", "offset": i, "record_id": str(i),
+                   "url": "", "text": t} for i, t in enumerate(TEXTS)])
+
+
+def test_tag_adds_attributes_of_each_filter():
+    df = _df()
+    out, led = tag.tag(df, ["langid", "gopher_quality"], "s", "a")
+    assert out.select(df.columns).equals(df)  # the documents themselves are untouched
+    lang_cols = list(langid.measure("x"))
+    gq_cols = ["gopher_" + k for k in gopher_quality.measure("x")]
+    assert out.columns == df.columns + lang_cols + gq_cols
+    for row, text in zip(out.iter_rows(named=True), TEXTS):
+        assert {k: row[k] for k in lang_cols} == langid.measure(text)
+        assert {k: row["gopher_" + k] for k in gopher_quality.measure(text)} == gopher_quality.measure(text)
+    assert out["lang"].to_list()[:2] == ["en", "de"]
+
+
+def test_tag_drops_nothing_and_counts_everything():
+    out, led = tag.tag(_df(), ["gopher_quality"], "s", "a")
+    assert out.height == len(TEXTS)
+    assert (led.stage, led.seen, led.kept, dict(led.dropped)) == ("tag", 3, 3, {})
+    assert led.chars_in == led.chars_out == sum(map(len, TEXTS))
+    assert not any(c.startswith("lang") for c in out.columns)
+
+
+def test_no_filters_adds_no_columns():
+    df = _df()
+    out, led = tag.tag(df, [], "s", "a")
+    assert out.equals(df) and led.kept == 3

@@ -1,0 +1,88 @@
+"""lmsci/report/funnel.py: per-source funnel from the ledgers, and the stage handover check."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lmsci.ledger import Ledger, LedgerError
+from lmsci.report import funnel
+from lmsci.report.funnel import HandoverError
+
+
+def _ledger(stage, source, shard, kept, drops=(), chars=10, **extra) -> Ledger:
+    led = Ledger(stage, source, shard)
+    for _ in range(kept):
+        led.keep(chars)
+    for reason in drops:
+        led.drop(reason, chars)
+    led.extra.update(extra)
+    return led
+
+
+def _tree(root, dedup_seen_crawl=None):
+    """crawl: 2 shards, 10 + 6 records → 13 extracted → 13 tagged → 9 filtered → 8 deduped → tokenized.
+    wiki: one shard, 5 → 5 → 5 → 4 → 4."""
+    w = lambda led, rel: led.write(root / rel)  # noqa: E731
+    w(_ledger("extract", "crawl", "s0", 8, ["extract/http_status", "extract/not_html"]), "extract/crawl/s0.stats.json")
+    w(_ledger("extract", "crawl", "s1", 5, ["extract/empty"]), "extract/crawl/s1.stats.json")
+    w(_ledger("tag", "crawl", "s0", 8), "tag/crawl/s0.stats.json")
+    w(_ledger("tag", "crawl", "s1", 5), "tag/crawl/s1.stats.json")
+    w(_ledger("filter", "crawl", "s0", 6, ["langid/other_language"] * 2), "filter/crawl/s0.stats.json")
+    w(_ledger("filter", "crawl", "s1", 3, ["gopher_quality/few_words"] * 2), "filter/crawl/s1.stats.json")
+    n = 9 if dedup_seen_crawl is None else dedup_seen_crawl
+    w(_ledger("dedup_exact", "crawl", "all", n - 1, ["dedup_exact/duplicate"]), "dedup/crawl/stats.json")
+    w(_ledger("tokenize", "crawl", "all", n - 1, train_tokens=700, valid_tokens=30), "tokens/crawl/stats.json")
+    w(_ledger("extract", "wiki", "w0", 5), "extract/wiki/w0.stats.json")
+    w(_ledger("tag", "wiki", "w0", 5), "tag/wiki/w0.stats.json")
+    w(_ledger("filter", "wiki", "w0", 4, ["langid/low_score"]), "filter/wiki/w0.stats.json")
+    w(_ledger("dedup_exact", "wiki", "all", 4), "dedup/wiki/stats.json")
+    w(_ledger("tokenize", "wiki", "all", 4, train_tokens=300, valid_tokens=9), "tokens/wiki/stats.json")
+
+
+def test_collect_sums_shards_per_source(tmp_path):
+    _tree(tmp_path)
+    f = funnel.collect(tmp_path)
+    assert set(f) == set(funnel.STAGES)
+    ex = f["extract"]["crawl"]
+    assert (ex["seen"], ex["kept"]) == (16, 13)
+    assert dict(ex["dropped"]) == {"extract/http_status": 1, "extract/not_html": 1, "extract/empty": 1}
+    assert ex["chars_in"] == 16 * 10 and ex["chars_out"] == 13 * 10
+    assert dict(f["filter"]["crawl"]["dropped"]) == {"langid/other_language": 2, "gopher_quality/few_words": 2}
+    assert f["tokenize"]["crawl"]["extra"]["train_tokens"] == 700
+    assert (f["dedup_exact"]["wiki"]["seen"], f["dedup_exact"]["wiki"]["kept"]) == (4, 4)
+    funnel.check_handover(f)
+
+
+def test_rows(tmp_path):
+    _tree(tmp_path)
+    rows = funnel.rows(funnel.collect(tmp_path))
+    assert [(r["source"], r["stage"]) for r in rows] == [(s, st) for s in ("crawl", "wiki") for st in funnel.STAGES]
+    crawl = [r["kept"] for r in rows if r["source"] == "crawl"]
+    assert crawl == [13, 13, 9, 8, 8]  # a funnel never widens
+    assert list(rows[2]["dropped"]) == sorted(rows[2]["dropped"])
+
+
+def test_broken_handover_names_source_and_stages(tmp_path):
+    _tree(tmp_path, dedup_seen_crawl=8)  # filter kept 9, dedup saw 8: a document went missing
+    with pytest.raises(HandoverError) as e:
+        funnel.check_handover(funnel.collect(tmp_path))
+    msg = str(e.value)
+    assert "crawl" in msg and "filter" in msg and "dedup_exact" in msg and "9" in msg and "8" in msg
+
+
+def test_missing_previous_stage_is_a_broken_handover(tmp_path):
+    _tree(tmp_path)
+    (tmp_path / "tag" / "wiki" / "w0.stats.json").unlink()
+    with pytest.raises(HandoverError, match="wiki.*tag.*filter"):
+        funnel.check_handover(funnel.collect(tmp_path))
+
+
+def test_a_shard_ledger_that_does_not_add_up_fails_collect(tmp_path):
+    _tree(tmp_path)
+    path = tmp_path / "filter" / "crawl" / "s1.stats.json"
+    d = json.loads(path.read_text())
+    d["seen"] += 1
+    path.write_text(json.dumps(d))
+    with pytest.raises(LedgerError, match="s1.stats.json"):
+        funnel.collect(tmp_path)
