@@ -57,6 +57,50 @@ def cmd_dedup_exact(a, s):
     led.write(a.stats)
 
 
+def cmd_pii(a, s):
+    import polars as pl
+    from lmsci.curate.pii import apply
+    df, led = apply(pl.read_parquet(a.input), s["pii"], a.source, a.shard)
+    write_parquet(a.out, df)
+    led.write(a.stats)
+
+
+def cmd_minhash_signatures(a, s):
+    import polars as pl
+    from lmsci.dedup import minhash
+    write_parquet(a.out, minhash.signatures(pl.read_parquet(a.input, columns=["id", "text"]), s["minhash"]))
+
+
+def cmd_minhash_buckets(a, s):
+    import polars as pl
+    from lmsci.dedup import minhash
+    cfg = s["minhash"]
+    sigs = pl.concat([pl.read_parquet(p) for p in a.inputs])
+    for band in (a.bands if a.bands is not None else range(cfg.bands)):  # a cluster can fan out per band
+        write_parquet(Path(a.out_dir) / minhash.band_file(band), minhash.band_edges(sigs, band, cfg))
+
+
+def cmd_dedup_minhash(a, s):
+    import polars as pl
+    from lmsci.dedup import minhash
+    clus = minhash.clusters([pl.read_parquet(p) for p in a.edges])
+    write_parquet(a.clusters, clus)
+    kept, dropped, led = minhash.apply([pl.read_parquet(p) for p in a.inputs], clus, a.source)
+    write_parquet(a.out, kept)
+    write_parquet(a.dropped, dropped)
+    led.write(a.stats)
+
+
+def cmd_curate(a, _):
+    from lmsci.curate.chain import curate
+    from lmsci.io import write_json
+    cfg = C.load(*(a.config or [ROOT / "config.yaml"]))
+    decisions, led = curate(a.warcs, cfg, a.source)
+    write_parquet(Path(a.out) / "decisions.parquet", decisions)
+    write_json(Path(a.out) / "ledger.json", led.to_dict())
+    print(f"curate: {led.kept} of {led.seen} records kept -> {Path(a.out) / 'decisions.parquet'}")
+
+
 def cmd_train_tokenizer(a, s):
     import polars as pl
     from lmsci.tokenize import bpe
@@ -91,7 +135,9 @@ def cmd_mix(a, s):
 
 def cmd_train(a, s):
     from lmsci.train.loop import train
+    from lmsci.io import jsonl_to_csv
     train(s["model"], s["train"], s["seed"], Path(a.blend), Path(a.out_dir))
+    jsonl_to_csv(Path(a.out_dir) / "metrics.jsonl", Path(a.out_dir) / "metrics.csv")
 
 
 def cmd_evaluate(a, s):
@@ -104,6 +150,40 @@ def cmd_report(a, s):
     build(Path(a.results), Path(a.out_dir), a.config_files)
 
 
+def cmd_verify(a, _):
+    from lmsci.report.verify import verify
+    root, n, problems = verify(Path(a.report_dir), Path(a.results) if a.results else None)
+    for problem in problems:
+        print(problem.line())
+    print(f"verify: {n - len(problems)} of {n} artifacts under {root} match provenance.json")
+    return 1 if problems else 0
+
+
+def cmd_trace(a, _):
+    import json
+    from lmsci.report.trace import trace
+    cfg = C.load(*(a.configfile or ["config.yaml"]))
+    print(json.dumps(trace(Path(a.results or cfg.results), cfg, a.step, a.sample, a.position),
+                     indent=2, ensure_ascii=False))
+
+
+def cmd_export_hf(a, _):
+    from lmsci.evaluate.export_hf import export
+    export(Path(a.checkpoint), Path(a.out), Path(a.tokenizer) if a.tokenizer else None)
+
+
+def cmd_eval_tasks(a, s):
+    from lmsci.evaluate import tasks
+    from lmsci.io import read_json
+    counts = tasks.build(read_json(a.blend), Path(a.tokenizer), Path(a.out_dir), s["seed"], int(a.per_source))
+    print(f"eval-tasks: {counts} items -> {a.out_dir}")
+
+
+def cmd_lm_eval(a, _):
+    from lmsci.evaluate import tasks
+    write_json(a.out, tasks.run(Path(a.hf_dir), Path(a.tasks_dir), a.limit))
+
+
 def cmd_run(a, _):
     files = a.configfile or ["config.yaml"]
     C.load(*files, root=ROOT)  # fail here, in one line, before Snakemake starts anything
@@ -112,6 +192,15 @@ def cmd_run(a, _):
     # The rules call `python -m lmsci`: this interpreter's environment comes first on PATH.
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
     return subprocess.call(cmd, env=env)
+
+
+def cmd_pull(a, _):
+    from lmsci.pull import pull
+    if a.configfile:
+        C.load(*a.configfile, root=ROOT)
+    left = pull(ROOT, a.targets or None, a.configfile, a.remote)
+    print("lmsci pull: outputs restored; Snakemake has nothing to recompute" if not left else
+          f"lmsci pull: outputs restored; Snakemake still runs what DVC does not track:\n{left}")
 
 
 def _filters(a) -> list[str]:
@@ -139,19 +228,59 @@ def _parser() -> argparse.ArgumentParser:
         if fn is not cmd_run and fn is not cmd_report:
             sp.add_argument("--cfg", required=True, help="config slice as JSON (the rules pass it)")
         for arg in args:
-            sp.add_argument(arg, **({"nargs": "+"} if arg in ("--inputs", "--config-files") else {}), required=True)
+            sp.add_argument(arg, **({"nargs": "+"} if arg in ("--inputs", "--config-files", "--edges") else {}),
+                            required=True)
         return sp
 
     verb("extract", cmd_extract, "--source", "--kind", "--input", "--out", "--stats")
     verb("tag", cmd_tag, "--source", "--shard", "--filters", "--input", "--out", "--stats")
     verb("filter", cmd_filter, "--source", "--shard", "--filters", "--input", "--out", "--dropped", "--stats")
     verb("dedup-exact", cmd_dedup_exact, "--source", "--inputs", "--out", "--dropped", "--stats")
+    verb("pii", cmd_pii, "--source", "--shard", "--input", "--out", "--stats")
+    verb("minhash-signatures", cmd_minhash_signatures, "--input", "--out")
+    mb = verb("minhash-buckets", cmd_minhash_buckets, "--inputs", "--out-dir")
+    mb.add_argument("--bands", type=int, nargs="+", help="only these bands (default: all)")
+    verb("dedup-minhash", cmd_dedup_minhash, "--source", "--inputs", "--edges", "--clusters", "--out", "--dropped",
+         "--stats")
+    cu = sub.add_parser("curate", help="extract, filter, redact and dedup WARC files in one process")
+    cu.set_defaults(fn=cmd_curate)
+    cu.add_argument("warcs", nargs="+", metavar="WARC")
+    cu.add_argument("--out", required=True, help="directory for decisions.parquet and ledger.json")
+    cu.add_argument("--config", nargs="+", help="config.yaml plus overlays (default: the repository's config.yaml)")
+    cu.add_argument("--source", default="crawl", help="source whose filters apply and that names the ids")
     verb("train-tokenizer", cmd_train_tokenizer, "--inputs", "--out")
     verb("tokenize", cmd_tokenize, "--source", "--inputs", "--tokenizer", "--out-dir")
     verb("mix", cmd_mix, "--inputs", "--tokenizer", "--tokens-dir", "--out")
     verb("train", cmd_train, "--blend", "--out-dir")
     verb("evaluate", cmd_evaluate, "--blend", "--checkpoint", "--out")
     verb("report", cmd_report, "--results", "--out-dir", "--config-files")
+    vf = sub.add_parser("verify", help="re-hash every artifact a report's provenance.json lists")
+    vf.set_defaults(fn=cmd_verify)
+    vf.add_argument("report_dir", help="reports/<run>")
+    vf.add_argument("--results", help="results directory (default: the one provenance.json names)")
+    tr = sub.add_parser("trace", help="a training token → document id, WARC record, filter attributes")
+    tr.set_defaults(fn=cmd_trace)
+    for arg in ("--step", "--sample", "--position"):
+        tr.add_argument(arg, type=int, required=True)
+    tr.add_argument("--results", help="results directory (default: the config's `results`)")
+    tr.add_argument("--configfile", nargs="+", help="config.yaml plus overlays the run used (later ones win)")
+    ex = sub.add_parser("export-hf", help="checkpoint → transformers LlamaForCausalLM directory")
+    ex.set_defaults(fn=cmd_export_hf)
+    ex.add_argument("checkpoint", help="results/train/checkpoint")
+    ex.add_argument("out", help="output directory (replaced)")
+    ex.add_argument("--tokenizer", help="tokenizer.json (default: <checkpoint>/../../tokenizer/tokenizer.json)")
+    verb("eval-tasks", cmd_eval_tasks, "--blend", "--tokenizer", "--out-dir", "--per-source")
+    le = sub.add_parser("lm-eval", help="lm-evaluation-harness on an export-hf directory with the local tasks")
+    le.set_defaults(fn=cmd_lm_eval)
+    le.add_argument("hf_dir", help="results/export/hf")
+    le.add_argument("tasks_dir", help="results/eval/tasks (lmsci eval-tasks)")
+    le.add_argument("--out", required=True, help="JSON: task → metric → value")
+    le.add_argument("--limit", type=int, help="items per task (default: all)")
+    pl = sub.add_parser("pull", help="dvc pull, then snakemake --touch so nothing restored is recomputed")
+    pl.set_defaults(fn=cmd_pull)
+    pl.add_argument("targets", nargs="*", help="Snakemake targets to mark up to date (default: dvc.yaml's stages)")
+    pl.add_argument("--remote", help="DVC remote (default: core.remote in .dvc/config)")
+    pl.add_argument("--configfile", nargs="+", help="config.yaml plus overlays (default: the Snakefile's)")
     run = verb("run", cmd_run)
     run.add_argument("--cores", type=int, default=2)
     run.add_argument("--configfile", nargs="+", help="config.yaml plus overlays (later ones win)")

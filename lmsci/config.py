@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 import yaml
 
-FILTERS = ("langid", "gopher_quality")
+FILTERS = ("langid", "gopher_quality", "gopher_repetition", "c4", "fineweb")
+PII_TYPES = ("email", "ip", "phone")  # what lmsci.curate.pii can replace
 
 
 class ConfigError(ValueError):
@@ -43,6 +44,9 @@ class ExtractConfig:
 class LangIdConfig:
     languages: list[str] = field(default_factory=lambda: ["en"])  # ISO 639-1 codes to keep
     threshold: float = 0.65  # minimum lid.176 probability; FineWeb (Penedo et al. 2024) uses 0.65
+    # Per-language minimum probability overriding `threshold` (e.g. {de: 0.8}); FineWeb-2
+    # (Penedo et al. 2025) sets one per language because lid scores are not comparable across them.
+    thresholds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,65 @@ class GopherQualityConfig:
     max_ellipsis_lines_ratio: float = 0.3  # lines ending with an ellipsis
     min_alpha_words_ratio: float = 0.8  # words containing at least one letter
     min_stop_words: int = 2  # of: the, be, to, of, and, that, have, with
+
+
+@dataclass(frozen=True)
+class GopherRepetitionConfig:
+    # Rae et al. 2021 (Gopher / MassiveText), Appendix A, Table A1 "repetition removal".
+    # Fractions in [0, 1]; "char" fractions are over the characters of the document's words.
+    max_dup_para_frac: float = 0.30  # paragraphs ("\n\n"-separated) that repeat an earlier one
+    max_dup_para_char_frac: float = 0.20  # characters in those repeated paragraphs
+    max_dup_line_frac: float = 0.30  # lines that repeat an earlier line
+    max_dup_line_char_frac: float = 0.20  # characters in those repeated lines
+    max_top_2gram_char_frac: float = 0.20  # characters covered by the most frequent word 2-gram
+    max_top_3gram_char_frac: float = 0.18
+    max_top_4gram_char_frac: float = 0.16
+    max_dup_5gram_char_frac: float = 0.15  # characters covered by word 5-grams that occur more than once
+    max_dup_6gram_char_frac: float = 0.14
+    max_dup_7gram_char_frac: float = 0.13
+    max_dup_8gram_char_frac: float = 0.12
+    max_dup_9gram_char_frac: float = 0.11
+    max_dup_10gram_char_frac: float = 0.10
+
+
+@dataclass(frozen=True)
+class C4Config:
+    # Raffel et al. 2020 (T5), Section 2.2 "Colossal Clean Crawled Corpus"; line rules as in
+    # datatrove's C4QualityFilter (terminal punctuation, >= 3 words, javascript and policy lines).
+    min_sentences: int = 5  # sentences left in the lines C4 keeps; the paper drops pages with fewer than 5
+    terminal_punct: bool = True  # C4 keeps only lines ending in . ! ? "; FineWeb turns this rule off
+    drop_lorem_ipsum: bool = True  # C4: drop any page containing "lorem ipsum"
+    drop_curly_bracket: bool = True  # C4: drop any page containing "{" (removes code)
+
+
+@dataclass(frozen=True)
+class FineWebConfig:
+    # Penedo et al. 2024 (FineWeb), Section 3.3 / Appendix "custom filters"; ratios over non-empty lines.
+    min_line_punct_ratio: float = 0.12  # drop if lines ending in terminal punctuation are <= this share
+    # Drop if characters in lines that repeat an earlier line are >= this share. The paper's value;
+    # datatrove's FineWebQualityFilter defaults to 0.01, which would drop most short help pages here.
+    max_dup_line_char_ratio: float = 0.1
+    max_short_line_ratio: float = 0.67  # drop if lines of <= 30 characters are >= this share
+
+
+@dataclass(frozen=True)
+class PiiConfig:
+    # Replaced by typed placeholders (<EMAIL>, <IP>, <PHONE>) after the filters, before dedup.
+    types: list[str] = field(default_factory=lambda: list(PII_TYPES))  # subset of PII_TYPES
+    public_ips_only: bool = True  # private/loopback/documentation addresses are not personal (datatrove's default)
+
+
+@dataclass(frozen=True)
+class MinHashConfig:
+    # Broder 1997 MinHash + LSH banding; FineWeb (Penedo et al. 2024): 5-grams, 14 bands x 8 = 112 hashes.
+    enabled: bool = True  # False: every document is kept (and still counted)
+    ngram: int = 5  # words per shingle (after NFKC, lower case, whitespace collapsed)
+    permutations: int = 112  # hash functions per signature; must equal bands x rows per band
+    bands: int = 14  # LSH bands; a pair becomes a candidate when one band's rows all agree
+    # Candidates are merged only when their signatures agree on >= this share of hashes (estimated
+    # Jaccard); FineWeb targets 0.75 similarity. 0 merges every candidate (datatrove's behaviour).
+    threshold: float = 0.75
+    seed: int = 1  # seeds the hash permutations (datatrove's default seed)
 
 
 @dataclass(frozen=True)
@@ -107,7 +170,27 @@ class TrainConfig:
     tensor_parallel: int = 1
     pipeline_parallel: int = 1
     data_parallel: int = 1
+    # megatron's DistributedOptimizer (ZeRO-1: Adam state sharded over data-parallel ranks); lmsci
+    # fixes its resume without Apex/TE (lmsci.train.adapter, /work/shared/notes/megatron-cpu.md).
+    use_distributed_optimizer: bool = False
     log_interval: int = 10
+    # Checkpoints after these optimizer steps (Pythia, Biderman et al. 2023: 1, 2, 4, …, 512, then
+    # every 1000): powers of two up to checkpoint_log_max (0: none), every checkpoint_interval
+    # steps (0: none), any listed in checkpoint_steps, and always the last step. Intermediate ones
+    # land in <out>/checkpoints/step_NNNNNNN/, the last in <out>/checkpoint/.
+    checkpoint_log_max: int = 512
+    checkpoint_interval: int = 1000
+    checkpoint_steps: list[int] = field(default_factory=list)
+    # Resuming from a checkpoint made on other data (blend, tokenizer, seq_length) fails unless True.
+    allow_data_change: bool = False
+    # Peak dense throughput in TFLOP/s of one accelerator, for MFU (H100 SXM bf16: 989). On CPU all
+    # ranks share one machine and this is the machine's: the default is the 2-core AVX-512 reference
+    # box, 2 cores × 2.0 GHz × 64 fp32 FLOPs/cycle (2 FMA units × 16 lanes × 2) = 0.256.
+    peak_tflops: float = 0.256
+    # A step whose loss is more than loss_spike_zscore standard deviations above the mean of the
+    # previous loss_spike_window steps logs a warning (0 disables).
+    loss_spike_window: int = 50
+    loss_spike_zscore: float = 4.0
 
     @property
     def world_size(self) -> int:
@@ -134,6 +217,11 @@ class Config:
     train: TrainConfig
     evaluate: EvaluateConfig
     results: str = "results"  # root of every intermediate artifact
+    gopher_repetition: GopherRepetitionConfig = field(default_factory=GopherRepetitionConfig)
+    c4: C4Config = field(default_factory=C4Config)
+    fineweb: FineWebConfig = field(default_factory=FineWebConfig)
+    pii: PiiConfig = field(default_factory=PiiConfig)
+    minhash: MinHashConfig = field(default_factory=MinHashConfig)
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -167,7 +255,7 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         return [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
     if origin is dict:
         _, item = typing.get_args(tp)
-        if not isinstance(value, dict) or not value:
+        if not isinstance(value, dict) or (not value and key == "sources"):
             raise ConfigError(f"config key '{key}': expected a non-empty mapping, got {value!r}")
         return {str(k): _coerce(v, item, f"{key}.{k}") for k, v in value.items()}
     if tp is bool:
@@ -246,6 +334,17 @@ def _check(cfg: Config, root: Path | None) -> None:
             fail(key, f"must be > 0 (got {v})")
     if not 0.0 <= cfg.langid.threshold <= 1.0:
         fail("langid.threshold", "must be a probability in [0, 1]")
+    for lang, v in cfg.langid.thresholds.items():
+        if not 0.0 <= v <= 1.0:
+            fail(f"langid.thresholds.{lang}", "must be a probability in [0, 1]")
+    for t in cfg.pii.types:
+        if t not in PII_TYPES:
+            fail("pii.types", f"unknown type '{t}'; choose from {', '.join(PII_TYPES)}")
+    mh = cfg.minhash
+    if mh.ngram <= 0 or mh.bands <= 0 or mh.permutations <= 0 or mh.permutations % mh.bands:
+        fail("minhash.permutations", f"must be a positive multiple of minhash.bands ({mh.bands}); ngram must be > 0")
+    if not 0.0 <= mh.threshold <= 1.0:
+        fail("minhash.threshold", "must be in [0, 1]")
     if not 0.0 < cfg.split.valid_fraction < 1.0:
         fail("split.valid_fraction", "must be in (0, 1)")
     if cfg.tokenizer.vocab_size < 257:
@@ -255,6 +354,10 @@ def _check(cfg: Config, root: Path | None) -> None:
         fail("model.num_attention_heads", f"must divide hidden_size {m.hidden_size}")
     if m.num_attention_heads % m.num_query_groups:
         fail("model.num_query_groups", f"must divide num_attention_heads {m.num_attention_heads}")
+    if m.num_attention_heads % t.tensor_parallel:
+        fail("train.tensor_parallel", f"must divide model.num_attention_heads {m.num_attention_heads}")
+    if 128 % t.tensor_parallel:  # lmsci.train.adapter.VOCAB_MULTIPLE: the padded vocab is split over TP
+        fail("train.tensor_parallel", "must divide 128 (the vocabulary is padded to a multiple of 128)")
     if m.num_query_groups % t.tensor_parallel:
         fail("train.tensor_parallel", f"must divide num_query_groups {m.num_query_groups}")
     if m.ffn_hidden_size % t.tensor_parallel:
@@ -267,6 +370,15 @@ def _check(cfg: Config, root: Path | None) -> None:
         fail("train.warmup_steps", f"must be in [0, steps={t.steps})")
     if not 0.0 <= t.min_lr_ratio <= 1.0:
         fail("train.min_lr_ratio", "must be in [0, 1]")
+    for key in ("checkpoint_log_max", "checkpoint_interval", "loss_spike_window"):
+        if getattr(t, key) < 0:
+            fail(f"train.{key}", f"must be >= 0 (0 disables; got {getattr(t, key)})")
+    if any(not 0 < s <= t.steps for s in t.checkpoint_steps):
+        fail("train.checkpoint_steps", f"every step must be in [1, steps={t.steps}]")
+    if t.peak_tflops <= 0:
+        fail("train.peak_tflops", "must be > 0 (TFLOP/s of one accelerator; 0.256 for the reference CPU)")
+    if t.loss_spike_zscore <= 0:
+        fail("train.loss_spike_zscore", "must be > 0 (set train.loss_spike_window: 0 to disable)")
 
 
 def from_dict(data: dict, root: Path | str | None = None) -> Config:
@@ -327,7 +439,7 @@ def _schema(tp: Any) -> dict:
             if f.default is not dataclasses.MISSING:
                 props[f.name]["default"] = f.default
             elif f.default_factory is not dataclasses.MISSING:
-                props[f.name]["default"] = f.default_factory()
+                props[f.name]["default"] = to_dict(f.default_factory())
             else:
                 required.append(f.name)
         return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
@@ -336,7 +448,7 @@ def _schema(tp: Any) -> dict:
     if origin is list:
         return {"type": "array", "items": _schema(typing.get_args(tp)[0])}
     if origin is dict:
-        return {"type": "object", "additionalProperties": _schema(typing.get_args(tp)[1]), "minProperties": 1}
+        return {"type": "object", "additionalProperties": _schema(typing.get_args(tp)[1])}
     simple = {bool: "boolean", int: "integer", float: "number", str: "string"}
     if tp in simple:
         return {"type": simple[tp]}
@@ -344,7 +456,9 @@ def _schema(tp: Any) -> dict:
 
 
 def json_schema() -> dict:
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "lmsci config", **_schema(Config)}
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "lmsci config", **_schema(Config)}
+    schema["properties"]["sources"]["minProperties"] = 1
+    return schema
 
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.json"

@@ -37,3 +37,11 @@ def write_parquet(path: str | Path, df: pl.DataFrame) -> None:
     # No statistics timestamps, one row group order fixed by the caller: byte-identical reruns.
     with atomic_path(path) as tmp:
         df.write_parquet(tmp, compression="zstd", statistics=False)
+
+
+def jsonl_to_csv(src: str | Path, dst: str | Path) -> None:
+    """metrics.jsonl → metrics.csv (DVC plots read CSV, not JSONL); columns of the first row."""
+    rows = [json.loads(line) for line in Path(src).read_text().splitlines() if line.strip()]
+    cols = list(rows[0]) if rows else []
+    with atomic_path(dst) as tmp:
+        tmp.write_text("\n".join([",".join(cols)] + [",".join(str(r.get(c, "")) for c in cols) for r in rows]) + "\n")

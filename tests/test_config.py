@@ -200,3 +200,22 @@ def test_digest_tracks_content(cfg, base_dict):
     base_dict["model"]["rotary_base"] = 500_000
     assert config.digest(config.from_dict(base_dict).model) != config.digest(cfg.model)
     assert len(config.digest(cfg)) == 16
+
+
+@pytest.mark.parametrize("section, key, value, named", [
+    ("langid", "thresholds", {"de": 1.5}, "langid.thresholds.de"),
+    ("pii", "types", ["email", "iban"], "pii.types"),
+    ("minhash", "permutations", 100, "minhash.permutations"),  # not a multiple of 14 bands
+    ("minhash", "threshold", 2.0, "minhash.threshold"),
+])
+def test_curation_settings_are_checked(base_dict, section, key, value, named):
+    base_dict[section][key] = value
+    assert f"'{named}'" in _one_line_error(base_dict)
+
+
+def test_curation_sections_default_when_omitted(base_dict):
+    for section in ("gopher_repetition", "c4", "fineweb", "pii", "minhash"):
+        del base_dict[section]
+    del base_dict["langid"]["thresholds"]
+    cfg = config.from_dict(base_dict)
+    assert cfg.minhash == config.MinHashConfig() and cfg.langid.thresholds == {}

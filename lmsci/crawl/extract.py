@@ -7,6 +7,7 @@ as UTF-8 and many UTF-8 French pages as cp1252 — see shared/notes/materials.md
 from __future__ import annotations
 
 import codecs
+import zlib
 from pathlib import Path
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
@@ -23,6 +24,34 @@ REASONS = ("http_status", "not_html", "too_large", "empty")
 
 class CorruptShard(RuntimeError):
     """A shard that cannot be read past some byte offset; the message names file and offset."""
+
+
+def check_gzip_tail(path: str | Path, start: int) -> None:
+    """Raise CorruptShard unless the gzip members from byte ``start`` to the end are all complete.
+
+    fastwarc stops without an error at a member cut short (a truncated download), so the shard
+    would silently lose its last records; only the tail after the last record read is decoded."""
+    with open(path, "rb") as f:
+        f.seek(start)
+        pos = member = start
+        d = zlib.decompressobj(wbits=31)
+        try:
+            while chunk := f.read(1 << 16):
+                while chunk:
+                    d.decompress(chunk, 1 << 20)  # output discarded; bounded per call
+                    while d.unconsumed_tail:
+                        d.decompress(d.unconsumed_tail, 1 << 20)
+                    if d.eof:
+                        pos += len(chunk) - len(d.unused_data)
+                        chunk, member, d = d.unused_data, pos, zlib.decompressobj(wbits=31)
+                    else:
+                        pos += len(chunk)
+                        chunk = b""
+        except zlib.error as e:
+            raise CorruptShard(f"{path}: gzip member at byte offset {member} is corrupt ({e})") from None
+    if pos > member:
+        raise CorruptShard(f"{path}: gzip member at byte offset {member} is truncated (file ends at {pos}); "
+                           "re-download the shard")
 
 
 def charset(http_charset: str | None, raw: bytes) -> str:
@@ -51,8 +80,10 @@ def _drop_reason(record, raw: bytes, cfg: ExtractConfig) -> str | None:
     return None
 
 
-def extract_shard(source: str, path: str | Path, cfg: ExtractConfig):
-    """Read one WARC shard; return (documents frame, ledger). Raises CorruptShard on unreadable bytes."""
+def extract_shard(source: str, path: str | Path, cfg: ExtractConfig, dropped: list | None = None):
+    """Read one WARC shard; return (documents frame, ledger). Raises CorruptShard on unreadable bytes.
+
+    With a ``dropped`` list, each dropped record is appended as {id, record_id, url, reason}."""
     shard = shard_name(path)
     led = Ledger("extract", source, shard)
     led.bytes_in = Path(path).stat().st_size
@@ -74,11 +105,35 @@ def extract_shard(source: str, path: str | Path, cfg: ExtractConfig):
                     if len(text.strip()) < cfg.min_chars:
                         reason = "empty"
             if reason is not None:
-                led.drop(reason if reason.startswith("error/") else f"extract/{reason}", len(raw))
+                reason = reason if reason.startswith("error/") else f"extract/{reason}"
+                led.drop(reason, len(raw))
+                if dropped is not None:
+                    dropped.append({"id": doc_id(source, shard, pos), "record_id": rec.record_id,
+                                    "url": rec.headers.get("WARC-Target-URI", ""), "reason": reason})
                 continue
             led.keep(len(raw), len(text))
             rows.append({"id": doc_id(source, shard, pos), "source": source, "shard": shard, "offset": pos,
                          "record_id": rec.record_id, "url": rec.headers.get("WARC-Target-URI", ""), "text": text})
     except (OSError, ValueError, RuntimeError) as e:
         raise CorruptShard(f"{path}: unreadable after byte offset {pos}: {e}") from None
+    with open(path, "rb") as f:
+        gzipped = f.read(2) == b"\x1f\x8b"
+    if gzipped:
+        check_gzip_tail(path, pos)
     return frame(rows), led
+
+
+def record_at(path: str | Path, offset: int, cfg: ExtractConfig) -> dict:
+    """Re-read the WARC response record at byte ``offset`` (a document id's offset) and extract it again.
+
+    Lineage check for ``lmsci trace``: returns record_id, url and the text extraction gives today.
+    """
+    with open(path, "rb") as f:
+        f.seek(offset)
+        for rec in ArchiveIterator(f, record_types=WarcRecordType.any_type, parse_http=True):
+            if rec.stream_pos != offset or rec.record_type != WarcRecordType.response:
+                break
+            raw = rec.reader.read(cfg.max_bytes + 1)
+            return {"record_id": rec.record_id, "url": rec.headers.get("WARC-Target-URI", ""),
+                    "text": extract_text(raw, rec.http_charset, cfg)}
+    raise CorruptShard(f"{path}: no WARC response record starts at byte offset {offset}")

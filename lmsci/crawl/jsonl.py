@@ -36,3 +36,16 @@ def read_shard(source: str, path: str | Path):
             rows.append({"id": doc_id(source, shard, pos), "source": source, "shard": shard, "offset": pos,
                          "record_id": str(obj.get("id", pos)), "url": str(obj.get("url", "")), "text": text})
     return frame(rows), led
+
+
+def line_at(path: str | Path, offset: int) -> dict:
+    """The JSON object on the line at (uncompressed) byte ``offset``: what a JSONL document id points to."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as f:
+        f.seek(offset)
+        line = f.readline()
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        raise ValueError(f"{path}: no JSON object on the line at byte offset {offset}") from None
+    return {"record_id": str(obj.get("id", offset)), "url": str(obj.get("url", "")), "text": obj.get("text", "")}

@@ -42,6 +42,6 @@ def measure(text: str) -> dict[str, object]:
 def decide(a: dict[str, object], cfg: LangIdConfig) -> str | None:
     if a["lang"] not in cfg.languages:
         return "other_language"
-    if a["lang_score"] < cfg.threshold:
+    if a["lang_score"] < cfg.thresholds.get(a["lang"], cfg.threshold):
         return "low_score"
     return None

@@ -4,9 +4,10 @@ from __future__ import annotations
 from types import ModuleType
 
 from lmsci.config import Config
-from lmsci.curate import gopher_quality, langid
+from lmsci.curate import c4, fineweb, gopher_quality, gopher_repetition, langid
 
-FILTERS: dict[str, ModuleType] = {"langid": langid, "gopher_quality": gopher_quality}
+FILTERS: dict[str, ModuleType] = {"langid": langid, "gopher_quality": gopher_quality,
+                                  "gopher_repetition": gopher_repetition, "c4": c4, "fineweb": fineweb}
 
 
 def section(cfg: Config, name: str):

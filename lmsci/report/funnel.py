@@ -6,9 +6,10 @@ from pathlib import Path
 
 from lmsci import ledger
 
-STAGES = ("extract", "tag", "filter", "dedup_exact", "tokenize")
+STAGES = ("extract", "tag", "filter", "pii", "dedup_exact", "dedup_minhash", "tokenize")
 _FILES = {"extract": "extract/*/*.stats.json", "tag": "tag/*/*.stats.json", "filter": "filter/*/*.stats.json",
-          "dedup_exact": "dedup/*/stats.json", "tokenize": "tokens/*/stats.json"}
+          "pii": "pii/*/*.stats.json", "dedup_exact": "dedup/*/stats.json", "dedup_minhash": "minhash/*/stats.json",
+          "tokenize": "tokens/*/stats.json"}
 
 
 class HandoverError(RuntimeError):

@@ -38,3 +38,11 @@ def write(prefix: str | Path, documents: Iterable[list[int]], vocab_size: int) -
 def count_documents(prefix: str | Path) -> int:
     # mmap=False: numpy cannot mmap the empty .bin of an empty split (a one-document source's train).
     return len(IndexedDataset(str(prefix), mmap=False).document_indices) - 1
+
+
+def document(prefix: str | Path, index: int) -> np.ndarray:
+    """Token ids of document ``index`` (one sequence per document, as :func:`write` stores them)."""
+    ds = IndexedDataset(str(prefix))
+    if not 0 <= index < len(ds):
+        raise ValueError(f"{prefix}: no document {index} (it holds {len(ds)})")
+    return np.asarray(ds[index], dtype=np.int64)

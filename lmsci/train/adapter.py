@@ -181,8 +181,9 @@ def transformer_config(model: ModelConfig, tensor_parallel_size: int, pipeline_p
 
 
 def build_model(model: ModelConfig, vocab_size: int, tensor_parallel_size: int, pipeline_parallel_size: int,
-                wrap_ddp: bool = True) -> torch.nn.Module:
-    """This rank's GPTModel stage (VPP is not supported), wrapped in megatron's DDP for training."""
+                wrap_ddp: bool = True, use_distributed_optimizer: bool = False) -> torch.nn.Module:
+    """This rank's GPTModel stage (VPP is not supported), wrapped in megatron's DDP for training
+    (with ``use_distributed_optimizer`` the gradients are reduce-scattered into per-rank shards)."""
     config = transformer_config(model, tensor_parallel_size, pipeline_parallel_size)
     gpt = GPTModel(
         config=config,
@@ -202,7 +203,7 @@ def build_model(model: ModelConfig, vocab_size: int, tensor_parallel_size: int, 
     if not wrap_ddp:
         return module
     ddp_config = DistributedDataParallelConfig(grad_reduce_in_fp32=True, overlap_grad_reduce=False,
-                                               use_distributed_optimizer=False)
+                                               use_distributed_optimizer=use_distributed_optimizer)
     return DistributedDataParallel(config=config, ddp_config=ddp_config, module=module)
 
 
@@ -217,16 +218,17 @@ def local_parameter_count(module: torch.nn.Module) -> int:
 
 
 def build_optimizer(module: torch.nn.Module, train: TrainConfig):
-    """AdamW (decoupled weight decay) under megatron's FP32/Float16 optimizer with grad clipping.
-
-    The distributed optimizer is not used: its resume is broken without Apex/TE (see the notes).
-    Weight decay skips biases and 1-D params (norms), megatron's standard overrides.
+    """AdamW (decoupled weight decay) under megatron's FP32/Float16 optimizer with grad clipping,
+    or its DistributedOptimizer with ``train.use_distributed_optimizer`` (the module must have been
+    built with the same flag). Weight decay skips biases and 1-D params (norms), megatron's overrides.
     """
+    if train.use_distributed_optimizer:
+        _fix_distributed_optimizer_resume()
     config = OptimizerConfig(
         optimizer="adam", lr=train.lr, min_lr=train.lr * train.min_lr_ratio, weight_decay=train.weight_decay,
         adam_beta1=train.adam_beta1, adam_beta2=train.adam_beta2, adam_eps=train.adam_eps,
         clip_grad=train.clip_grad, bf16=on_gpu(), params_dtype=torch.bfloat16 if on_gpu() else torch.float32,
-        use_distributed_optimizer=False,
+        use_distributed_optimizer=train.use_distributed_optimizer,
     )
     optimizer = get_megatron_optimizer(config, [module])
     gpt_config = _gpt(module).config
@@ -346,34 +348,200 @@ def per_token_loss(module: torch.nn.Module, tokens: torch.Tensor, labels: torch.
 
 # ----------------------------------------------------------------------------- checkpoints
 
-def _rng_object() -> ShardedObject:
-    state = {"cpu": torch.get_rng_state(), "tracker": tensor_parallel.get_cuda_rng_tracker().get_states()}
-    if on_gpu():
-        state["cuda"] = torch.cuda.get_rng_state()
-    world, r = dist.get_world_size(), dist.get_rank()
-    return ShardedObject("rng_state", state, (world,), (r,), replica_id=0)
+# The DistributedOptimizer's default format fails to save without Apex/TE; this one reshards freely.
+_OPTIMIZER_METADATA = {"distrib_optim_sharding_type": "fully_reshardable"}
+
+
+def _rng_object(state: dict | None = None) -> ShardedObject:
+    """This rank's RNG states, keyed by (pipeline, tensor, data) rank: only one layout can load them."""
+    if state is None:
+        state = {"cpu": torch.get_rng_state(), "tracker": tensor_parallel.get_cuda_rng_tracker().get_states()}
+        if on_gpu():
+            state["cuda"] = torch.cuda.get_rng_state()
+    ps = parallel_state
+    shape = (ps.get_pipeline_model_parallel_world_size(), ps.get_tensor_model_parallel_world_size(),
+             ps.get_data_parallel_world_size())
+    offset = (ps.get_pipeline_model_parallel_rank(), ps.get_tensor_model_parallel_rank(), ps.get_data_parallel_rank())
+    return ShardedObject("rng_state", state, shape, offset, replica_id=0)
 
 
 def save_checkpoint(directory: Path, module, optimizer, step: int) -> None:
-    """Model + optimizer + step + per-rank RNG into an existing empty ``directory`` (all ranks call)."""
+    """Model + optimizer + step + per-rank RNG into an existing empty ``directory`` (all ranks call);
+    ``optimizer=None`` writes the model alone (initial weights)."""
     model_sd = _gpt(module).sharded_state_dict(prefix="")
     state = {"model": model_sd, "step": step, "rng_state": _rng_object()}
     if optimizer is not None:
-        state["optimizer"] = optimizer.sharded_state_dict(model_sd)
+        state["optimizer"] = optimizer.sharded_state_dict(model_sd, metadata=_OPTIMIZER_METADATA)
+    _fork_results_queue()
     dist_checkpointing.save(state, str(directory), sharded_strategy=CHECKPOINT_FORMAT)
 
 
-def load_checkpoint(directory: Path, module, optimizer=None) -> int:
-    """Load model (and optimizer) weights in this rank's layout, resharding as needed; returns the step."""
+def _fork_results_queue() -> None:
+    """Give the checkpoint writer a results queue served by a *forked* manager process.
+
+    megatron starts a spawn-context Manager on the first save; unpickling the first write result
+    makes that fresh interpreter import torch, ~3.5 s per process per run (measured on the 2-core
+    box: first save 3.8 s, later ones 0.1 s). A forked server has torch already; megatron forks its
+    writer processes from the same process anyway.
+    """
+    import multiprocessing
+
+    from megatron.core.dist_checkpointing.strategies import filesystem_async
+
+    if filesystem_async._results_queue is None:
+        filesystem_async._results_queue = multiprocessing.get_context("fork").Manager().Queue()
+
+
+def load_checkpoint(directory: Path, module, optimizer=None, load_rng: bool = False) -> int:
+    """Load model (and optimizer) weights in this rank's layout, resharding as needed; returns the step.
+
+    ``load_rng`` restores this rank's RNG states; only valid in the layout that saved them.
+    """
     if not (Path(directory) / "metadata.json").is_file():
         raise AdapterError(f"not a dist_checkpointing checkpoint: {directory} (no metadata.json)")
     gpt = _gpt(module)
     model_sd = gpt.sharded_state_dict(prefix="")
     state = {"model": model_sd, "step": 0}
+    if load_rng:
+        state["rng_state"] = _rng_object()
     if optimizer is not None:
-        state["optimizer"] = optimizer.sharded_state_dict(model_sd, is_loading=True)
+        _init_adam_state(optimizer)
+        state["optimizer"] = optimizer.sharded_state_dict(model_sd, is_loading=True, metadata=_OPTIMIZER_METADATA)
     loaded = dist_checkpointing.load(state, str(directory), sharded_strategy=CHECKPOINT_FORMAT)
     gpt.load_state_dict(loaded["model"])
     if optimizer is not None:
         optimizer.load_state_dict(loaded["optimizer"])
+    if load_rng:
+        rng = loaded["rng_state"]
+        torch.set_rng_state(rng["cpu"])
+        tensor_parallel.get_cuda_rng_tracker().set_states(rng["tracker"])
+        if on_gpu() and "cuda" in rng:
+            torch.cuda.set_rng_state(rng["cuda"])
     return int(loaded["step"])
+
+
+def _init_adam_state(optimizer) -> None:
+    """Zero Adam state (step 0) for every parameter of a DistributedOptimizer that has not stepped:
+    its ``sharded_state_dict(is_loading=True)`` asserts on an empty state without Apex/TE."""
+    from megatron.core.optimizer.distrib_optimizer import DistributedOptimizer
+
+    for opt in getattr(optimizer, "chained_optimizers", [optimizer]):
+        if isinstance(opt, DistributedOptimizer) and not opt.optimizer.state:
+            for group in opt.optimizer.param_groups:
+                for p in group["params"]:
+                    opt.optimizer.state[p] = {"step": torch.tensor(0.0), "exp_avg": torch.zeros_like(p),
+                                              "exp_avg_sq": torch.zeros_like(p)}
+
+
+def _fix_distributed_optimizer_resume() -> None:
+    """Make megatron-core 0.16.1's DistributedOptimizer resume exactly with torch's AdamW (no Apex/TE).
+
+    Upstream, ``load_state_dict`` gives every parameter the *same* ``step`` tensor (torch's
+    foreach AdamW then adds 1 per parameter per step, so bias correction drifts) and copies into
+    leaf parameters with grad enabled; ``_set_main_param_and_optimizer_states`` then raises
+    ``KeyError: 'step'`` because the fully-reshardable state carries no per-parameter step.
+    Patched here (once, idempotent): load under no_grad, clone the step per parameter, keep the
+    step ``load_state_dict`` restored from the param groups. Verified in /work/shared/notes/megatron-cpu.md.
+    """
+    from megatron.core.optimizer import distrib_optimizer as mdo
+
+    cls = mdo.DistributedOptimizer
+    if mdo.HAVE_APEX_OR_TE or getattr(cls, "_lmsci_resume_fix", False):
+        return
+    original_load = cls.load_state_dict
+
+    def load_state_dict(self, state_dict):
+        with torch.no_grad():
+            original_load(self, state_dict)
+        for param_state in self.optimizer.state.values():
+            if "step" in param_state:
+                param_state["step"] = param_state["step"].detach().clone()
+
+    @torch.no_grad()
+    def _set_main_param_and_optimizer_states(self, model_param, tensors):
+        group_index, group_order = self.model_param_group_index_map[model_param]
+        main_param = self.optimizer.param_groups[group_index]["params"][group_order]
+        destination = {"param": main_param, **self.optimizer.state[main_param]}
+        for key, value in tensors.items():
+            destination[key].copy_(value)
+
+    cls.load_state_dict = load_state_dict
+    cls._set_main_param_and_optimizer_states = _set_main_param_and_optimizer_states
+    cls._lmsci_resume_fix = True
+
+
+def max_memory_mb() -> float:
+    """Peak memory of this rank: CUDA max allocated on GPU, else the process's max resident set."""
+    if on_gpu():
+        return torch.cuda.max_memory_allocated() / 2**20
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def max_across_ranks(value: float) -> float:
+    t = torch.tensor([value], dtype=torch.float64)
+    if on_gpu():
+        t = t.cuda()
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return float(t[0])
+
+
+# ----------------------------------------------------------------------------- lineage (lmsci trace)
+
+def sample_pieces(dataset, index: int) -> list[tuple[str, int, int, int]]:
+    """Where sample ``index`` of a :func:`build_train_dataset` dataset comes from.
+
+    Returns ``[(indexed-dataset prefix, document index, first token, end token)]`` in sample order;
+    the pieces cover the sample's ``seq_length`` + 1 tokens (less only where GPTDataset pads).
+    Mirrors ``BlendedDataset.__getitem__`` (dataset_index / dataset_sample_index) and
+    ``GPTDataset._query_document_sample_shuffle_indices`` (shuffle → sample → document index)
+    of megatron-core 0.16.1; a test checks the pieces' tokens equal ``dataset[index]``.
+    """
+    from megatron.core.datasets.blended_dataset import BlendedDataset
+
+    if not 0 <= index < len(dataset):
+        raise AdapterError(f"sample {index} is outside the training dataset's {len(dataset)} samples")
+    if isinstance(dataset, BlendedDataset):
+        if dataset.dataset_index is None:  # deferred memory map: let megatron load it
+            dataset[index]
+        index, dataset = int(dataset.dataset_sample_index[index]), dataset.datasets[int(dataset.dataset_index[index])]
+    if dataset.shuffle_index is None:
+        dataset._query_document_sample_shuffle_indices(0)
+    j = int(dataset.shuffle_index[index])
+    (beg, beg_offset), (end, end_offset) = dataset.sample_index[j], dataset.sample_index[j + 1]
+    lengths = dataset.dataset.sequence_lengths
+    pieces = []
+    for k in range(int(beg), int(end) + 1):
+        doc = int(dataset.document_index[k])
+        first = int(beg_offset) if k == beg else 0
+        stop = int(end_offset) + dataset.config.add_extra_token_to_sequence if k == end else int(lengths[doc])
+        pieces.append((dataset.dataset.path_prefix, doc, first, min(stop, int(lengths[doc]))))
+    return pieces
+
+
+# ----------------------------------------------------------------------------- export (lmsci export-hf)
+
+def load_weights(checkpoint_dir: Path, model: ModelConfig, vocab_size: int, seed: int = 0) -> dict[str, torch.Tensor]:
+    """A checkpoint's GPTModel weights at TP=PP=1 (dist_checkpointing reshards any layout), fp32 on CPU.
+
+    Keys are megatron's (``decoder.layers.0.self_attention.linear_qkv.weight``, …); the fused QKV
+    rows are grouped per query group — [q heads of the group; k; v] — and ``mlp.linear_fc1`` is
+    [gate; up] (gated_linear_unit). The embedding is padded to :func:`padded_vocab_size`.
+    """
+    with distributed(1, 1, seed):
+        module = build_model(model, vocab_size, 1, 1, wrap_ddp=False)
+        load_checkpoint(Path(checkpoint_dir), module)
+        return {k: v.detach().float().cpu().clone() for k, v in _gpt(module).state_dict().items()
+                if "_extra_state" not in k}
+
+
+@torch.no_grad()
+def logits(module: torch.nn.Module, tokens: torch.Tensor) -> torch.Tensor:
+    """[batch, seq, padded vocab] fp32 logits of a TP=PP=1 model (export parity checks)."""
+    module.eval()
+    b, s = tokens.shape
+    position_ids = torch.arange(s, dtype=torch.long).unsqueeze(0).expand(b, s)
+    if on_gpu():
+        tokens, position_ids = tokens.cuda(), position_ids.cuda()
+    return module(tokens, position_ids, None).float().cpu()

@@ -5,19 +5,23 @@ in this process (on a 1-rank gloo/NCCL group); a larger world relaunches this co
 torchrun (:mod:`lmsci.train.worker`) and waits for it.
 
 Outputs in ``out_dir`` (written by global rank 0, each atomically — temp name, then rename):
-    metrics.jsonl       one line per step: step, loss, lr, grad_norm, tokens, tokens_per_s, elapsed_s
-    checkpoint/         dist_checkpointing (model, optimizer, step, rng) + lmsci_meta.json
+    metrics.jsonl       one line per step: step, loss, lr, grad_norm, tokens, tokens_per_s, elapsed_s,
+                        tflops (model TFLOP/s), mfu, max_memory_mb (max over ranks), loss_spike
+    checkpoint/         the final step: dist_checkpointing (model, optimizer, step, rng) + lmsci_meta.json
+    checkpoints/        step_0000000 (initial weights) and the Pythia-schedule steps (:mod:`.checkpoint`)
     train_summary.json  parameters, FLOPs/token, steps, final loss, tokens seen, wall seconds, world size
     dataset_cache/      GPTDataset's shuffle indices (megatron would write them beside the .bin)
+
+A run resumes from the latest complete checkpoint in ``out_dir`` and ends with the same weights as
+an uninterrupted one: the LR schedule and the data order are functions of the step, and the
+optimizer state and RNG are restored (tests/train/test_resume.py kills runs to check).
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,7 +29,7 @@ import time
 from pathlib import Path
 
 from lmsci.config import ModelConfig, TrainConfig
-from lmsci.train import adapter, schedule
+from lmsci.train import adapter, checkpoint, metrics, schedule
 
 
 class TrainError(RuntimeError):
@@ -37,6 +41,8 @@ def train(model: ModelConfig, train: TrainConfig, seed: int, blend_path: Path, o
     blend_path, out_dir = Path(blend_path), Path(out_dir)
     read_blend(blend_path, model)  # fail before spending a launch on a bad manifest
     if train.world_size > 1 and "RANK" not in os.environ:
+        if train.pipeline_parallel > 1 and checkpoint.latest(out_dir) is None:
+            _initial_weights(model, train, seed, blend_path, out_dir)
         _launch(model, train, seed, blend_path, out_dir)
     else:
         run(model, train, seed, blend_path, out_dir)
@@ -62,6 +68,18 @@ def read_blend(blend_path: Path, model: ModelConfig) -> dict:
 
 
 # ----------------------------------------------------------------------------- launching
+
+def _initial_weights(model: ModelConfig, train: TrainConfig, seed: int, blend_path: Path, out_dir: Path) -> None:
+    """checkpoints/step_0000000 drawn at TP=PP=1 in this process: later pipeline stages would draw
+    other weights (they skip earlier stages' RNG draws), so PP > 1 starts from these instead."""
+    blend = read_blend(blend_path, model)
+    one = dataclasses.replace(train, tensor_parallel=1, pipeline_parallel=1, data_parallel=1)
+    with adapter.distributed(1, 1, seed):
+        module = adapter.build_model(model, blend["vocab_size"], 1, 1, wrap_ddp=False)
+        meta = checkpoint.meta(0, seed, model, one, checkpoint.fingerprint(blend_path, blend, model.seq_length),
+                               schedule.lr(0, train), False)
+        checkpoint.save(checkpoint.step_dir(out_dir, 0), module, None, 0, meta, [], True)
+
 
 def _launch(model: ModelConfig, train: TrainConfig, seed: int, blend_path: Path, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -110,8 +128,12 @@ def flops_per_token(model: ModelConfig, padded_vocab: int) -> int:
 # ----------------------------------------------------------------------------- the run
 
 def run(model: ModelConfig, train: TrainConfig, seed: int, blend_path: Path, out_dir: Path) -> None:
-    """Train in this process as one rank of ``train.world_size`` (1, or a torchrun worker)."""
+    """Train in this process as one rank of ``train.world_size`` (1, or a torchrun worker), resuming
+    from the latest complete checkpoint in ``out_dir`` if there is one."""
     blend = read_blend(blend_path, model)
+    data = checkpoint.fingerprint(blend_path, blend, model.seq_length)
+    resume = checkpoint.latest(out_dir)
+    meta = checkpoint.check_resume(resume, model, train, seed, data) if resume is not None else None
     start = time.perf_counter()
     with adapter.distributed(train.tensor_parallel, train.pipeline_parallel, seed):
         world = adapter.world_size()
@@ -121,44 +143,84 @@ def run(model: ModelConfig, train: TrainConfig, seed: int, blend_path: Path, out
         main = adapter.rank() == 0
         if main:
             out_dir.mkdir(parents=True, exist_ok=True)
+            checkpoint.remove_partial(out_dir)
         adapter.barrier()
+        # Built first, right after seeding: the weights then equal _initial_weights' at TP=PP=1.
+        module = adapter.build_model(model, blend["vocab_size"], train.tensor_parallel, train.pipeline_parallel,
+                                     use_distributed_optimizer=train.use_distributed_optimizer)
+        optimizer = adapter.build_optimizer(module, train)
         vocab = adapter.padded_vocab_size(blend["vocab_size"], train.tensor_parallel)
         tokenizer = adapter.Tokenizer(vocab_size=blend["vocab_size"], eod=blend["eod"])
         dataset = adapter.build_train_dataset(
             [(e["prefix"], e["weight"]) for e in blend["train"]], tokenizer, model.seq_length,
             num_samples=train.steps * train.global_batch_size, seed=seed, cache_dir=out_dir / "dataset_cache")
-        module = adapter.build_model(model, blend["vocab_size"], train.tensor_parallel, train.pipeline_parallel)
-        optimizer = adapter.build_optimizer(module, train)
-        history = _steps(module, optimizer, dataset, model, train, out_dir if main else None)
-        _save(module, optimizer, model, train, seed, blend_path, out_dir, main)
+        if main:
+            print(f"train: {parameter_count(model, vocab)['total']:,} parameters, "
+                  f"{flops_per_token(model, vocab) / 1e6:.1f} MFLOPs/token (6N + attention)", flush=True)
+        rows: list[dict] = []
+        if meta is None:
+            checkpoint.save(checkpoint.step_dir(out_dir, 0), module, None, 0,
+                            checkpoint.meta(0, seed, model, train, data, schedule.lr(0, train), False), [], main)
+        else:
+            adapter.load_checkpoint(resume, module, optimizer if meta["has_optimizer"] else None,
+                                    load_rng=meta["layout"] == checkpoint.layout(train))
+            rows = checkpoint.read_metrics(resume)[: meta["step"]]
+            if main:
+                print(f"train: resumed from {resume} at step {meta['step']}", flush=True)
+        ckpt = _Checkpointer(module, optimizer, model, train, seed, data, out_dir, main)
+        first = meta["step"] if meta else 0
+        history = _steps(module, optimizer, dataset, model, train, ckpt, first, rows, flops_per_token(model, vocab), main)
         if main:
             wall = time.perf_counter() - start
             params = parameter_count(model, vocab)
             tokens = train.steps * train.global_batch_size * model.seq_length
+            trained = (train.steps - (meta or {"step": 0})["step"]) * train.global_batch_size * model.seq_length
             _write_json(out_dir / "train_summary.json", {
                 "parameters": params, "flops_per_token": flops_per_token(model, vocab),
                 "padded_vocab_size": vocab, "steps": train.steps, "final_loss": history[-1],
                 "tokens_seen": tokens, "tokens_per_step": train.global_batch_size * model.seq_length,
-                "wall_s": round(wall, 3), "tokens_per_s": round(tokens / wall, 1), "world_size": world,
-                "layout": {"tensor_parallel": train.tensor_parallel, "pipeline_parallel": train.pipeline_parallel,
-                           "data_parallel": train.data_parallel},
+                "wall_s": round(wall, 3), "tokens_per_s": round(trained / wall, 1), "world_size": world,
+                "resumed_from_step": meta["step"] if meta else None,
+                "layout": checkpoint.layout(train),
                 "device": "cuda" if adapter.on_gpu() else "cpu",
             })
             print(f"train: done in {wall:.1f}s, final loss {history[-1]:.4f}, wrote {out_dir}", flush=True)
 
 
-def _steps(module, optimizer, dataset, model: ModelConfig, train: TrainConfig, out_dir: Path | None) -> list[float]:
-    """Run every optimizer step; rank 0 (``out_dir`` set) writes metrics.jsonl and progress lines."""
+class _Checkpointer:
+    """Writes the checkpoints :func:`schedule.checkpoint_steps` asks for; the last one is checkpoint/."""
+
+    def __init__(self, module, optimizer, model, train, seed, data, out_dir: Path, main: bool) -> None:
+        self.module, self.optimizer, self.model, self.train = module, optimizer, model, train
+        self.seed, self.data, self.out_dir, self.main = seed, data, out_dir, main
+        self.steps = set(schedule.checkpoint_steps(train))
+
+    def after(self, step: int, rows: list[dict]) -> None:
+        """``step`` optimizer steps are done; ``rows`` are their metrics (rank 0)."""
+        if step not in self.steps:
+            return
+        t = self.train
+        directory = self.out_dir / checkpoint.FINAL if step == t.steps else checkpoint.step_dir(self.out_dir, step)
+        meta = checkpoint.meta(step, self.seed, self.model, t, self.data, schedule.lr(step, t), True)
+        checkpoint.save(directory, self.module, self.optimizer, step, meta, rows, self.main)
+
+
+def _steps(module, optimizer, dataset, model: ModelConfig, train: TrainConfig, ckpt: _Checkpointer,
+           first: int, rows: list[dict], flops: int, main: bool) -> list[float]:
+    """Run optimizer steps ``first`` … ``steps - 1`` after ``rows`` (the metrics of the steps before,
+    when resuming); rank 0 (``main``) writes metrics.jsonl and progress lines."""
     num_micro = train.global_batch_size // (train.micro_batch_size * train.data_parallel)
     tokens_per_step = train.global_batch_size * model.seq_length
-    batches = adapter.micro_batches(dataset, 0, train.steps, train.micro_batch_size, train.global_batch_size)
-    if out_dir is not None:
+    devices = train.world_size if adapter.on_gpu() else 1  # CPU ranks share one machine's peak
+    batches = adapter.micro_batches(dataset, first, train.steps, train.micro_batch_size, train.global_batch_size)
+    if main:
         print(f"train: {train.steps} steps × {train.global_batch_size} sequences × {model.seq_length} tokens "
               f"= {train.steps * tokens_per_step:,} tokens; {num_micro} micro-batches of "
               f"{train.micro_batch_size} per step on {train.world_size} rank(s)", flush=True)
-    metrics = _AtomicLines(out_dir / "metrics.jsonl") if out_dir is not None else None
-    history, t0 = [], time.perf_counter()
-    for step in range(train.steps):
+    out = _AtomicLines(ckpt.out_dir / "metrics.jsonl", rows) if main else None
+    spikes = metrics.SpikeDetector(train.loss_spike_window, train.loss_spike_zscore, [r["loss"] for r in rows])
+    history, t0 = [r["loss"] for r in rows], time.perf_counter() - (rows[-1]["elapsed_s"] if rows else 0.0)
+    for step in range(first, train.steps):
         lr = schedule.lr(step, train)
         adapter.set_lr(optimizer, lr, train.weight_decay)
         t = time.perf_counter()
@@ -166,39 +228,29 @@ def _steps(module, optimizer, dataset, model: ModelConfig, train: TrainConfig, o
                                               train.micro_batch_size)
         loss = adapter.mean_loss_across_ranks(local)
         now = time.perf_counter()
+        memory = adapter.max_across_ranks(adapter.max_memory_mb())
         if not math.isfinite(loss):
             raise TrainError(f"loss is {loss} at step {step}; lower train.lr ({train.lr:g}) or raise warmup_steps")
         history.append(loss)
-        if metrics is not None:
-            metrics.write({"step": step, "loss": loss, "lr": lr, "grad_norm": grad_norm,
-                           "tokens": (step + 1) * tokens_per_step, "tokens_per_s": round(tokens_per_step / (now - t), 1),
-                           "elapsed_s": round(now - t0, 4)})
+        z = spikes.update(loss)
+        if out is not None:
+            achieved = metrics.tflops(flops, tokens_per_step, now - t)
+            out.write({"step": step, "loss": loss, "lr": lr, "grad_norm": grad_norm,
+                       "tokens": (step + 1) * tokens_per_step, "tokens_per_s": round(tokens_per_step / (now - t), 1),
+                       "elapsed_s": round(now - t0, 4), "tflops": round(achieved, 6),
+                       "mfu": round(metrics.mfu(achieved, train.peak_tflops, devices), 6),
+                       "max_memory_mb": round(memory, 1), "loss_spike": spikes.is_spike(z)})
+            if spikes.is_spike(z):
+                print(f"train: WARNING loss spike at step {step + 1}: {loss:.4f} is {z:.1f} standard deviations "
+                      f"above the previous {train.loss_spike_window} steps' mean", flush=True)
             if step % train.log_interval == 0 or step == train.steps - 1:
                 print(f"step {step + 1:>6}/{train.steps}  loss {loss:.4f}  lr {lr:.2e}  grad_norm {grad_norm:.3f}  "
-                      f"{tokens_per_step / (now - t):,.0f} tok/s  {now - t0:.1f}s", flush=True)
-    if metrics is not None:
-        metrics.commit()
+                      f"{tokens_per_step / (now - t):,.0f} tok/s  MFU {metrics.mfu(achieved, train.peak_tflops, devices):.1%}"
+                      f"  {memory:,.0f} MB  {now - t0:.1f}s", flush=True)
+        ckpt.after(step + 1, out.rows if out is not None else [])
+    if out is not None:
+        out.commit()
     return history
-
-
-def _save(module, optimizer, model: ModelConfig, train: TrainConfig, seed: int, blend_path: Path,
-          out_dir: Path, main: bool) -> None:
-    """checkpoint.tmp/ on every rank, then rank 0 adds lmsci_meta.json and renames it checkpoint/."""
-    final, tmp = out_dir / "checkpoint", out_dir / "checkpoint.tmp"
-    if main:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-    adapter.barrier()
-    adapter.save_checkpoint(tmp, module, optimizer, step=train.steps)
-    adapter.barrier()
-    if main:
-        _write_json(tmp / "lmsci_meta.json", {
-            "step": train.steps, "seed": seed, "model": dataclasses.asdict(model), "train": dataclasses.asdict(train),
-            "data_fingerprint": {"blend_sha256": hashlib.sha256(Path(blend_path).read_bytes()).hexdigest()},
-        })
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
-    adapter.barrier()
 
 
 def read_meta(checkpoint_dir: Path) -> dict:
@@ -217,11 +269,14 @@ def _write_json(path: Path, obj: dict) -> None:
 class _AtomicLines:
     """JSON lines to ``.name.tmp``, renamed to ``name`` by :meth:`commit` (a crash leaves no partial file)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path, self.tmp = path, path.with_name(f".{path.name}.tmp")
+    def __init__(self, path: Path, rows: list[dict] = ()) -> None:
+        self.path, self.tmp, self.rows = path, path.with_name(f".{path.name}.tmp"), []
         self.file = open(self.tmp, "w", buffering=1)  # line-buffered: progress is visible while running
+        for row in rows:  # a resumed run's earlier steps
+            self.write(row)
 
     def write(self, record: dict) -> None:
+        self.rows.append(record)
         self.file.write(json.dumps(record) + "\n")
 
     def commit(self) -> None:

@@ -21,3 +21,19 @@ def lr(step: int, train: TrainConfig) -> float:
     decay_steps = max(1, train.steps - 1 - train.warmup_steps)
     progress = min(1.0, (step - train.warmup_steps) / decay_steps)
     return floor + 0.5 * (peak - floor) * (1.0 + math.cos(math.pi * progress))
+
+
+def checkpoint_steps(train: TrainConfig) -> list[int]:
+    """Step counts (optimizer steps completed) after which a checkpoint is written, ascending.
+
+    Pythia's schedule (Biderman et al. 2023): 1, 2, 4, … up to ``checkpoint_log_max``, every
+    ``checkpoint_interval`` steps, the explicit ``checkpoint_steps``, and always ``steps`` itself.
+    """
+    out = {train.steps, *train.checkpoint_steps}
+    k = 1
+    while train.checkpoint_log_max and k <= min(train.checkpoint_log_max, train.steps):
+        out.add(k)
+        k *= 2
+    if train.checkpoint_interval:
+        out.update(range(train.checkpoint_interval, train.steps + 1, train.checkpoint_interval))
+    return sorted(s for s in out if 0 < s <= train.steps)

@@ -169,14 +169,23 @@ def test_garbage_after_good_records_names_the_last_good_offset(tmp_path):
     assert str(path) in str(e.value) and f"offset {last}" in str(e.value)
 
 
-def test_truncated_gzip_shard_is_not_reported(tmp_path):
-    """Known gap (reported to the lead): fastwarc stops silently at a gzip member cut mid-way, so a
-    truncated .warc.gz yields fewer records and no CorruptShard. This pins today's behaviour."""
+def test_truncated_gzip_shard_is_a_corrupt_shard(tmp_path):
+    """fastwarc stops silently at a gzip member cut mid-way; the tail check names file and member offset."""
     path = write_warc(tmp_path / "s.warc.gz", ["latin1", "cp1252", "main"], extras=False)
     whole, _ = extract.extract_shard("crawl", path, CFG)
+    assert whole.height == 3
     with open(path, "rb") as f:
         last = [r.stream_pos for r in ArchiveIterator(f, record_types=WarcRecordType.any_type)][-1]
     path.write_bytes(path.read_bytes()[: last + 40])
-    df, led = extract.extract_shard("crawl", path, CFG)
-    assert whole.height == 3
-    assert df.height == 2 and led.seen == 2
+    with pytest.raises(extract.CorruptShard) as e:
+        extract.extract_shard("crawl", path, CFG)
+    msg = str(e.value)
+    assert str(path) in msg and f"offset {last} is truncated" in msg and "\n" not in msg
+
+
+def test_complete_gzip_members_pass_the_tail_check(tmp_path):
+    path = write_warc(tmp_path / "s.warc.gz", ["latin1", "cp1252"], extras=False)
+    extract.check_gzip_tail(path, 0)  # every member complete: no error
+    path.write_bytes(path.read_bytes() + b"\x1f\x8b\x08\x00garbage")
+    with pytest.raises(extract.CorruptShard, match="corrupt|truncated"):
+        extract.check_gzip_tail(path, 0)

@@ -54,3 +54,13 @@ def test_measure_is_deterministic_and_plain_types():
     a, b = langid.measure(SAMPLES["fr"]), langid.measure(SAMPLES["fr"])
     assert a == b
     assert isinstance(a["lang"], str) and isinstance(a["lang_score"], float)
+
+
+def test_per_language_threshold_overrides_the_default():
+    en, de = langid.measure(SAMPLES["en"]), langid.measure(SAMPLES["de"])
+    both = ["en", "de"]
+    strict_de = LangIdConfig(languages=both, threshold=0.65, thresholds={"de": min(1.0, de["lang_score"] + 1e-3)})
+    assert langid.decide(de, strict_de) == "low_score"
+    assert langid.decide(en, strict_de) is None  # English still uses the default 0.65
+    lax_en = LangIdConfig(languages=both, threshold=1.0, thresholds={"en": 0.0})
+    assert langid.decide(en, lax_en) is None and langid.decide(de, lax_en) == "low_score"

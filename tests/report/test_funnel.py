@@ -21,8 +21,8 @@ def _ledger(stage, source, shard, kept, drops=(), chars=10, **extra) -> Ledger:
 
 
 def _tree(root, dedup_seen_crawl=None):
-    """crawl: 2 shards, 10 + 6 records → 13 extracted → 13 tagged → 9 filtered → 8 deduped → tokenized.
-    wiki: one shard, 5 → 5 → 5 → 4 → 4."""
+    """crawl: 2 shards, 10 + 6 records → 13 extracted → 13 tagged → 9 filtered → 9 redacted → 8 exact-deduped
+    → 7 near-deduped → tokenized. wiki: one shard, 5 → 5 → 5 → 4 → 4 → 4 → 4."""
     w = lambda led, rel: led.write(root / rel)  # noqa: E731
     w(_ledger("extract", "crawl", "s0", 8, ["extract/http_status", "extract/not_html"]), "extract/crawl/s0.stats.json")
     w(_ledger("extract", "crawl", "s1", 5, ["extract/empty"]), "extract/crawl/s1.stats.json")
@@ -30,13 +30,18 @@ def _tree(root, dedup_seen_crawl=None):
     w(_ledger("tag", "crawl", "s1", 5), "tag/crawl/s1.stats.json")
     w(_ledger("filter", "crawl", "s0", 6, ["langid/other_language"] * 2), "filter/crawl/s0.stats.json")
     w(_ledger("filter", "crawl", "s1", 3, ["gopher_quality/few_words"] * 2), "filter/crawl/s1.stats.json")
+    w(_ledger("pii", "crawl", "s0", 6, pii_email=2), "pii/crawl/s0.stats.json")
+    w(_ledger("pii", "crawl", "s1", 3, pii_email=1), "pii/crawl/s1.stats.json")
     n = 9 if dedup_seen_crawl is None else dedup_seen_crawl
     w(_ledger("dedup_exact", "crawl", "all", n - 1, ["dedup_exact/duplicate"]), "dedup/crawl/stats.json")
-    w(_ledger("tokenize", "crawl", "all", n - 1, train_tokens=700, valid_tokens=30), "tokens/crawl/stats.json")
+    w(_ledger("dedup_minhash", "crawl", "all", n - 2, ["dedup_minhash/near_duplicate"]), "minhash/crawl/stats.json")
+    w(_ledger("tokenize", "crawl", "all", n - 2, train_tokens=700, valid_tokens=30), "tokens/crawl/stats.json")
     w(_ledger("extract", "wiki", "w0", 5), "extract/wiki/w0.stats.json")
     w(_ledger("tag", "wiki", "w0", 5), "tag/wiki/w0.stats.json")
     w(_ledger("filter", "wiki", "w0", 4, ["langid/low_score"]), "filter/wiki/w0.stats.json")
+    w(_ledger("pii", "wiki", "w0", 4), "pii/wiki/w0.stats.json")
     w(_ledger("dedup_exact", "wiki", "all", 4), "dedup/wiki/stats.json")
+    w(_ledger("dedup_minhash", "wiki", "all", 4), "minhash/wiki/stats.json")
     w(_ledger("tokenize", "wiki", "all", 4, train_tokens=300, valid_tokens=9), "tokens/wiki/stats.json")
 
 
@@ -50,6 +55,7 @@ def test_collect_sums_shards_per_source(tmp_path):
     assert ex["chars_in"] == 16 * 10 and ex["chars_out"] == 13 * 10
     assert dict(f["filter"]["crawl"]["dropped"]) == {"langid/other_language": 2, "gopher_quality/few_words": 2}
     assert f["tokenize"]["crawl"]["extra"]["train_tokens"] == 700
+    assert f["pii"]["crawl"]["extra"]["pii_email"] == 3  # summed over the shards
     assert (f["dedup_exact"]["wiki"]["seen"], f["dedup_exact"]["wiki"]["kept"]) == (4, 4)
     funnel.check_handover(f)
 
@@ -59,16 +65,16 @@ def test_rows(tmp_path):
     rows = funnel.rows(funnel.collect(tmp_path))
     assert [(r["source"], r["stage"]) for r in rows] == [(s, st) for s in ("crawl", "wiki") for st in funnel.STAGES]
     crawl = [r["kept"] for r in rows if r["source"] == "crawl"]
-    assert crawl == [13, 13, 9, 8, 8]  # a funnel never widens
+    assert crawl == [13, 13, 9, 9, 8, 7, 7]  # a funnel never widens
     assert list(rows[2]["dropped"]) == sorted(rows[2]["dropped"])
 
 
 def test_broken_handover_names_source_and_stages(tmp_path):
-    _tree(tmp_path, dedup_seen_crawl=8)  # filter kept 9, dedup saw 8: a document went missing
+    _tree(tmp_path, dedup_seen_crawl=8)  # pii kept 9, dedup saw 8: a document went missing
     with pytest.raises(HandoverError) as e:
         funnel.check_handover(funnel.collect(tmp_path))
     msg = str(e.value)
-    assert "crawl" in msg and "filter" in msg and "dedup_exact" in msg and "9" in msg and "8" in msg
+    assert "crawl" in msg and "pii" in msg and "dedup_exact" in msg and "9" in msg and "8" in msg
 
 
 def test_missing_previous_stage_is_a_broken_handover(tmp_path):

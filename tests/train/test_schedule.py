@@ -39,3 +39,16 @@ def test_no_warmup_starts_at_peak():
 def test_negative_step_rejected():
     with pytest.raises(ValueError, match="step"):
         lr(-1, CFG)
+
+
+def test_checkpoint_steps_follow_pythia():
+    from lmsci.train.schedule import checkpoint_steps
+
+    pythia = TrainConfig(steps=3000, micro_batch_size=1, global_batch_size=1, lr=1e-3, warmup_steps=10)
+    assert checkpoint_steps(pythia) == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 2000, 3000]
+    short = TrainConfig(steps=300, micro_batch_size=1, global_batch_size=1, lr=1e-3, warmup_steps=10,
+                        checkpoint_log_max=32, checkpoint_interval=100, checkpoint_steps=[150, 64])
+    assert checkpoint_steps(short) == [1, 2, 4, 8, 16, 32, 64, 100, 150, 200, 300]
+    none = TrainConfig(steps=7, micro_batch_size=1, global_batch_size=1, lr=1e-3, warmup_steps=1,
+                       checkpoint_log_max=0, checkpoint_interval=0)
+    assert checkpoint_steps(none) == [7]  # the final step, always

@@ -1,42 +1,59 @@
-"""The real workflow, end to end, on configs/tiny.yaml (2 crawl shards, a seconds-long training run)."""
+"""The real workflow, end to end, through `dvc repro` (which calls the Snakemake targets), on the
+tiny overlay merged into config.yaml: 2 crawl shards and a seconds-long megatron-core run."""
 from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+import yaml
 
+from lmsci import config as C
 from lmsci import ledger
 from lmsci.tokenize.indexed import count_documents
 
 from .conftest import copy_repo, snakemake
 
 pytestmark = pytest.mark.e2e
-CONFIGS = ("--configfile", "config.yaml", "configs/tiny.yaml")
+
+
+def _sh(repo: Path, *cmd: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
+    return subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     repo = copy_repo(tmp_path_factory.mktemp("e2e") / "repo")
-    proc = snakemake(repo, "--cores", "2", *CONFIGS)
-    assert proc.returncode == 0, proc.stderr[-4000:]
+    merged = C.merge(C.read_yaml(repo / "config.yaml"), C.read_yaml(repo / "configs/tiny.yaml"))
+    merged.update(results="results", run="sample-tiny")  # the paths dvc.yaml names
+    (repo / "config.yaml").write_text(yaml.safe_dump(merged, sort_keys=False))
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+                ["git", "-c", "user.email=ci@lmsci", "-c", "user.name=ci", "commit", "-qm", "scratch"]):
+        subprocess.run(cmd, cwd=repo, check=True)
+    proc = _sh(repo, "dvc", "repro")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     return repo
 
 
 def test_report_written_with_every_section(run):
-    md = (run / "reports/tiny/report.md").read_text()
+    md = (run / "reports/sample-tiny/report.md").read_text()
     for heading in ("## Data funnel", "## Mix", "## Training", "## Validation perplexity per source", "## Provenance"):
         assert heading in md
-    html = (run / "reports/tiny/report.html").read_text()
+    html = (run / "reports/sample-tiny/report.html").read_text()
     assert 'src="loss.png"' in html and 'src="funnel.png"' in html
     for png in ("loss.png", "funnel.png"):
-        assert (run / "reports/tiny" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (run / "reports/sample-tiny" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_loss_falls_below_uniform_guess(run):
-    metrics = [json.loads(x) for x in (run / "results-tiny/train/metrics.jsonl").read_text().splitlines()]
-    blend = json.loads((run / "results-tiny/mix/blend.json").read_text())
-    assert len(metrics) == 30
+    metrics = [json.loads(x) for x in (run / "results/train/metrics.jsonl").read_text().splitlines()]
+    blend = json.loads((run / "results/mix/blend.json").read_text())
+    assert len(metrics) == C.read_yaml(run / "config.yaml")["train"]["steps"]
     assert metrics[-1]["loss"] < metrics[0]["loss"]
     assert metrics[-1]["loss"] < math.log(blend["vocab_size"])
 
@@ -44,21 +61,39 @@ def test_loss_falls_below_uniform_guess(run):
 def test_indexed_datasets_match_ledger(run):
     """Every .bin/.idx opens with megatron's IndexedDataset and holds the ledger's kept count."""
     for src in ("crawl", "wiki", "code"):
-        stats = ledger.load(run / f"results-tiny/tokens/{src}/stats.json")
-        dedup = ledger.load(run / f"results-tiny/dedup/{src}/stats.json")
-        counts = {split: count_documents(run / f"results-tiny/tokens/{src}/{split}") for split in ("train", "valid")}
+        stats = ledger.load(run / f"results/tokens/{src}/stats.json")
+        counts = {split: count_documents(run / f"results/tokens/{src}/{split}") for split in ("train", "valid")}
         assert counts["train"] == stats["extra"]["train_documents"]
         assert counts["valid"] == stats["extra"]["valid_documents"]
-        assert counts["train"] + counts["valid"] == dedup["kept"] == stats["seen"]
+        assert counts["train"] + counts["valid"] == stats["kept"] == stats["seen"] > 0
 
 
 def test_every_source_has_finite_perplexity(run):
-    ppl = json.loads((run / "results-tiny/eval/perplexity.json").read_text())["per_source"]
+    ppl = json.loads((run / "results/eval/perplexity.json").read_text())["per_source"]
     assert sorted(ppl) == ["code", "crawl", "wiki"]
     assert all(math.isfinite(p["ppl"]) and p["tokens"] > 0 for p in ppl.values())
 
 
-def test_second_run_has_nothing_to_do(run):
-    proc = snakemake(run, "-n", "--cores", "2", *CONFIGS)
+def test_rerun_is_a_no_op_for_dvc_and_snakemake(run):
+    proc = _sh(run, "dvc", "repro")
     assert proc.returncode == 0
+    assert "Data and pipelines are up to date" in proc.stdout
+    proc = snakemake(run, "-n", "--cores", "2")
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_dvc_metrics_and_plots_read_the_run(run, tmp_path):
+    metrics = _sh(run, "dvc", "metrics", "show", "--json")
+    shown = json.loads(metrics.stdout)
+    assert "perplexity.json" in json.dumps(shown) and "final_loss" in json.dumps(shown)
+    plots = _sh(run, "dvc", "plots", "show", "--json")
+    assert plots.returncode == 0 and "failed" not in plots.stderr.lower()
+    assert "metrics.csv" in plots.stdout
+
+
+def test_report_verifies_and_names_the_hf_export(run):
+    proc = _sh(run, sys.executable, "-m", "lmsci", "verify", "reports/sample-tiny")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    prov = json.loads((run / "reports/sample-tiny/provenance.json").read_text())
+    assert "export/hf/model.safetensors" in prov["artifacts"]
+    assert "lmsci verify reports/sample-tiny" in (run / "reports/sample-tiny/report.md").read_text()

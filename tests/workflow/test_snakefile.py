@@ -7,7 +7,8 @@ import yaml
 
 from .conftest import ROOT, snakemake
 
-STAGES = ("extract", "tag", "filter", "dedup_exact", "train_tokenizer", "tokenize", "mix", "train_model", "evaluate",
+STAGES = ("extract", "tag", "filter", "pii", "dedup_exact", "minhash_signatures", "minhash_buckets", "dedup_minhash",
+          "train_tokenizer", "tokenize", "mix", "train_model", "evaluate",
           "build_report")
 
 

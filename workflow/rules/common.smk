@@ -34,14 +34,19 @@ def per_shard(pattern, source):
 
 def ledger_files():
     per_shard_stages = [
-        f for s in SOURCES for st in ("extract", "tag", "filter") for f in per_shard(f"{{R}}/{st}/{{source}}/{{shard}}.stats.json", s)
+        f for s in SOURCES for st in ("extract", "tag", "filter", "pii") for f in per_shard(f"{{R}}/{st}/{{source}}/{{shard}}.stats.json", s)
     ]
-    per_source = [f"{R}/{st}/{s}/stats.json" for st in ("dedup", "tokens") for s in SOURCES]
+    per_source = [f"{R}/{st}/{s}/stats.json" for st in ("dedup", "minhash", "tokens") for s in SOURCES]
     return per_shard_stages + per_source
 
 
+def band_files(source):
+    """One MinHash edge file per LSH band (on a cluster the bands can run as separate jobs: --bands)."""
+    return [f"{R}/minhash/{source}/buckets/band-{b:03d}.parquet" for b in range(CFG.minhash.bands)]
+
+
 def curated_targets():
-    return [f for s in SOURCES for f in per_shard("{R}/filter/{source}/{shard}.parquet", s)]
+    return [f for s in SOURCES for f in per_shard("{R}/pii/{source}/{shard}.parquet", s)]
 
 
 def token_targets():

@@ -45,3 +45,26 @@ rule filter:
         "python -m lmsci filter --cfg {params.cfg:q} --source {wildcards.source} --shard {wildcards.shard}"
         " --filters={params.filters} --input {input} --out {output.docs} --dropped {output.dropped}"
         " --stats {output.stats} > {log} 2>&1"
+
+
+rule pii:
+    """Redact e-mail addresses, IPs and phone numbers with typed placeholders; counts in the ledger."""
+    input:
+        f"{R}/filter/{{source}}/{{shard}}.parquet",
+    output:
+        docs=f"{R}/pii/{{source}}/{{shard}}.parquet",
+        stats=f"{R}/pii/{{source}}/{{shard}}.stats.json",
+        cost=f"{R}/pii/{{source}}/{{shard}}.cost.json",
+    log:
+        f"{R}/logs/pii/{{source}}/{{shard}}.log",
+    params:
+        cfg=cfg("pii"),
+        code=code_version("curate.pii", "ledger", "io", "cli", "config"),
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/lmsci.yaml"
+    shell:
+        "python -m lmsci pii --cfg {params.cfg:q} --source {wildcards.source} --shard {wildcards.shard}"
+        " --input {input} --out {output.docs} --stats {output.stats} > {log} 2>&1"

@@ -19,3 +19,67 @@ rule evaluate:
     shell:
         "python -m lmsci evaluate --cfg {params.cfg:q} --blend {input.blend} --checkpoint {input.checkpoint}"
         " --out {output} > {log} 2>&1"
+
+
+rule export_hf:
+    """The final checkpoint as a transformers LlamaForCausalLM (config, safetensors, tokenizer)."""
+    input:
+        checkpoint=f"{R}/train/checkpoint",
+        tokenizer=f"{R}/tokenizer/tokenizer.json",
+    output:
+        directory(f"{R}/export/hf"),
+    log:
+        f"{R}/logs/export_hf.log",
+    params:
+        code=code_version("evaluate", "train", "tokenize", "cli"),
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    conda:
+        "../envs/lmsci.yaml"
+    shell:
+        "python -m lmsci export-hf {input.checkpoint} {output} --tokenizer {input.tokenizer} > {log} 2>&1"
+
+
+rule eval_tasks:
+    """Local lm-eval tasks (last-word cloze, continuation choice) from the held-out documents."""
+    input:
+        blend=f"{R}/mix/blend.json",
+        tokenizer=f"{R}/tokenizer/tokenizer.json",
+    output:
+        directory(f"{R}/eval/tasks"),
+    log:
+        f"{R}/logs/eval_tasks.log",
+    params:
+        cfg=cfg("seed"),
+        per_source=200,
+        code=code_version("evaluate", "tokenize", "cli"),
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/lmsci.yaml"
+    shell:
+        "python -m lmsci eval-tasks --cfg {params.cfg:q} --blend {input.blend} --tokenizer {input.tokenizer}"
+        " --out-dir {output} --per-source {params.per_source} > {log} 2>&1"
+
+
+rule lm_eval:
+    """lm-evaluation-harness on the HF export with the local tasks (not a report target: minutes)."""
+    input:
+        hf=f"{R}/export/hf",
+        tasks=f"{R}/eval/tasks",
+    output:
+        f"{R}/eval/lm_eval.json",
+    log:
+        f"{R}/logs/lm_eval.log",
+    params:
+        code=code_version("evaluate", "cli"),
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../envs/lmsci.yaml"
+    shell:
+        "python -m lmsci lm-eval {input.hf} {input.tasks} --out {output} > {log} 2>&1"

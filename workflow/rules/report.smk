@@ -6,6 +6,7 @@ rule build_report:
         summary=f"{R}/train/train_summary.json",
         metrics=f"{R}/train/metrics.jsonl",
         perplexity=f"{R}/eval/perplexity.json",
+        hf=f"{R}/export/hf",  # hashed into provenance.json with the other artifacts
     output:
         md=f"reports/{CFG.run}/report.md",
         html=f"reports/{CFG.run}/report.html",

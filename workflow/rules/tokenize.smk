@@ -1,7 +1,7 @@
 rule train_tokenizer:
     """Byte-level BPE trained on the deduplicated corpus of every source."""
     input:
-        expand(f"{R}/dedup/{{source}}/kept.parquet", source=SOURCES),
+        expand(f"{R}/minhash/{{source}}/kept.parquet", source=SOURCES),
     output:
         f"{R}/tokenizer/tokenizer.json",
     log:
@@ -23,7 +23,7 @@ rule train_tokenizer:
 rule tokenize:
     """One source → Megatron train/valid .bin/.idx plus the document-id lineage table."""
     input:
-        docs=f"{R}/dedup/{{source}}/kept.parquet",
+        docs=f"{R}/minhash/{{source}}/kept.parquet",
         tokenizer=f"{R}/tokenizer/tokenizer.json",
     output:
         multiext(f"{R}/tokens/{{source}}/train", ".bin", ".idx"),

@@ -7,6 +7,7 @@ rule train_model:
     output:
         summary=f"{R}/train/train_summary.json",
         metrics=f"{R}/train/metrics.jsonl",
+        metrics_csv=f"{R}/train/metrics.csv",
         checkpoint=directory(f"{R}/train/checkpoint"),
     log:
         f"{R}/logs/train.log",

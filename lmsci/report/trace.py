@@ -1,0 +1,138 @@
+"""``lmsci trace``: a training token → its document, WARC record (or JSONL line) and filter verdicts.
+
+The chain, each link read from a file the pipeline wrote:
+
+    (step, sample, position) ── global sample = step × global_batch_size + sample (megatron's sampler order)
+      └─ BlendedDataset / GPTDataset indices (train/dataset_cache, rebuilt from the seed if absent)
+           → (indexed dataset, document index, token offset)           lmsci.train.adapter.sample_pieces
+      └─ tokens/<source>/documents.parquet: (split "train", index) → document id
+      └─ id = <source>/<shard>/<byte offset> → the shard file named in the config, re-read at that offset
+      └─ filter/<source>/<shard>.parquet: the attributes tagged on the document, re-decided with the config
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from lmsci import config as C
+from lmsci.crawl.documents import shard_name
+from lmsci.tokenize import bpe, indexed
+from lmsci.train import adapter
+from lmsci.train.loop import read_blend, read_meta
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCUMENT_COLUMNS = ("id", "source", "shard", "offset", "record_id", "url", "text")
+CONTEXT = 8  # tokens either side of the traced one in the decoded context
+
+
+class TraceError(RuntimeError):
+    """The token cannot be traced: one line naming the argument or file to fix."""
+
+
+def trace(results: Path, cfg: C.Config, step: int, sample: int, position: int, root: Path = ROOT) -> dict:
+    """Where input token ``position`` of sample ``sample`` in optimizer step ``step`` came from."""
+    results = Path(results)
+    meta = read_meta(results / "train" / "checkpoint")
+    model, train = C.ModelConfig(**meta["model"]), C.TrainConfig(**meta["train"])
+    for name, value, limit in (("--step", step, train.steps), ("--sample", sample, train.global_batch_size),
+                               ("--position", position, model.seq_length)):
+        if not 0 <= value < limit:
+            raise TraceError(f"{name} {value} is out of range: the run has {limit} (0 … {limit - 1})")
+    blend = read_blend(results / "mix" / "blend.json", model)
+    sources = {_prefix(e["prefix"], root): e["source"] for e in blend["train"]}
+    global_sample = step * train.global_batch_size + sample
+    with adapter.distributed(1, 1, meta["seed"]):
+        dataset = adapter.build_train_dataset(
+            [(p, e["weight"]) for p, e in zip(sources, blend["train"])],
+            adapter.Tokenizer(vocab_size=blend["vocab_size"], eod=blend["eod"]), model.seq_length,
+            num_samples=train.steps * train.global_batch_size, seed=meta["seed"],
+            cache_dir=results / "train" / "dataset_cache")
+        pieces = adapter.sample_pieces(dataset, global_sample)
+    offset = position
+    for prefix, doc_index, first, end in pieces:
+        if offset < end - first:
+            break
+        offset -= end - first
+    else:
+        raise TraceError(f"position {position} of sample {global_sample} is padding, not a document token")
+    source, token_index = sources[prefix], first + offset
+    out = {"step": step, "sample": sample, "position": position, "global_sample": global_sample,
+           "sample_pieces": [{"source": sources[p], "document_index": d, "first": a, "end": b}
+                             for p, d, a, b in pieces]}
+    out["token"] = _token(results, prefix, doc_index, token_index, blend["eod"])
+    out["source"], out["document_index"], out["token_in_document"] = source, doc_index, token_index
+    doc_id = _document_id(Path(prefix).parent / "documents.parquet", doc_index)
+    out["document"] = _origin(results, cfg, doc_id, root)
+    out["filters"] = _filters(results, cfg, out["document"])
+    return out
+
+
+def _prefix(prefix: str, root: Path) -> str:
+    """Blend prefixes are relative to where the workflow ran (the repository root) or absolute."""
+    for p in (Path(prefix), root / prefix):
+        if p.with_name(p.name + ".idx").is_file():
+            return str(p)
+    raise TraceError(f"indexed dataset not found: {prefix}.idx (neither here nor under {root}); "
+                     "run from the directory the workflow ran in")
+
+
+def _token(results: Path, prefix: str, doc_index: int, token_index: int, eod: int) -> dict:
+    tokens = indexed.document(prefix, doc_index)
+    tok = bpe.load(results / "tokenizer" / "tokenizer.json")
+    tid = int(tokens[token_index])
+    lo, hi = max(0, token_index - CONTEXT), min(len(tokens), token_index + CONTEXT + 1)
+    return {"id": tid, "text": tok.decode([tid], skip_special_tokens=False), "is_eod": tid == eod,
+            "context": tok.decode(tokens[lo:hi].tolist(), skip_special_tokens=False),
+            "document_tokens": len(tokens)}
+
+
+def _document_id(lineage: Path, doc_index: int) -> str:
+    if not lineage.is_file():
+        raise TraceError(f"lineage table not found: {lineage}; rerun the tokenize stage")
+    rows = pl.read_parquet(lineage).filter((pl.col("split") == "train") & (pl.col("index") == doc_index))
+    if rows.height != 1:
+        raise TraceError(f"{lineage} has {rows.height} train rows with index {doc_index} (expected 1); "
+                         "rerun the tokenize stage")
+    return rows["id"][0]
+
+
+def _origin(results: Path, cfg: C.Config, doc_id: str, root: Path) -> dict:
+    """Parse the id, find its shard file in the config and re-read the record there."""
+    from lmsci.crawl import extract, jsonl
+
+    source, shard, offset = doc_id.rsplit("/", 2)
+    src = cfg.sources.get(source)
+    files = {shard_name(p): p for p in src.paths} if src else {}
+    if shard not in files:
+        raise TraceError(f"document {doc_id}: shard '{shard}' of source '{source}' is not in the config's "
+                         "sources; pass the config files the run used (--configfile)")
+    path = Path(files[shard]) if Path(files[shard]).is_absolute() else root / files[shard]
+    record = (extract.record_at(path, int(offset), cfg.extract) if src.kind == "warc"
+              else jsonl.line_at(path, int(offset)))
+    # What extraction stored then vs. what the record gives today (later stages may redact the text).
+    stored = pl.read_parquet(results / "extract" / source / f"{shard}.parquet").filter(pl.col("id") == doc_id)
+    text = stored["text"][0] if stored.height else None
+    return {"id": doc_id, "source": source, "shard": shard, "kind": src.kind, "file": str(path),
+            "offset": int(offset), "record_id": record["record_id"], "url": record["url"],
+            "text_chars": len(record["text"]), "text_matches_record": text == record["text"]}
+
+
+def _filters(results: Path, cfg: C.Config, doc: dict) -> dict:
+    """The attributes tagged on the document and each configured filter's verdict on them today."""
+    from lmsci.curate.registry import FILTERS, prefix, section
+
+    path = results / "filter" / doc["source"] / f"{doc['shard']}.parquet"
+    if not path.is_file():
+        raise TraceError(f"filter output not found: {path}; rerun the filter stage")
+    rows = pl.read_parquet(path).filter(pl.col("id") == doc["id"])
+    if rows.height != 1:
+        raise TraceError(f"{path} does not hold document {doc['id']}; results are out of step, rerun the workflow")
+    attrs = {k: v for k, v in rows.row(0, named=True).items() if k not in DOCUMENT_COLUMNS}
+    verdicts = {}
+    for name in cfg.sources[doc["source"]].filters:
+        pre = prefix(name)
+        mine = {k[len(pre):]: v for k, v in attrs.items() if k.startswith(pre)} if pre else attrs
+        reason = FILTERS[name].decide(mine, section(cfg, name))
+        verdicts[name] = "keep" if reason is None else f"drop: {reason}"
+    return {"attributes": attrs, "decisions": verdicts, "dedup": "kept"}  # it reached the tokens

@@ -1,0 +1,66 @@
+"""``lmsci verify REPORT_DIR``: re-hash every artifact a report's ``provenance.json`` lists.
+
+``provenance.json`` names the results directory twice: relative to the report directory
+(``results_dir_from_report``; survives moving the repository) and as given to the report build
+(``results_dir``; relative to the working directory it ran in). The first that exists is used,
+unless the caller names one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from lmsci.io import read_json
+from lmsci.provenance import sha256_file
+
+
+class VerifyError(RuntimeError):
+    """The report cannot be checked at all (no provenance, no results directory): one line."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    artifact: str  # path relative to the results directory, as provenance.json lists it
+    kind: str  # "missing" or "mismatch"
+    expected: str
+    actual: str = ""
+
+    def line(self) -> str:
+        if self.kind == "missing":
+            return f"MISSING  {self.artifact} (expected sha256 {self.expected})"
+        return f"MISMATCH {self.artifact}: expected sha256 {self.expected}, found {self.actual}"
+
+
+def results_dir(report_dir: Path, prov: dict, override: Path | None = None) -> Path:
+    if override is not None:
+        candidates = [Path(override)]
+    else:
+        candidates = [Path(report_dir) / p for p in (prov.get("results_dir_from_report"),) if p]
+        candidates += [Path(p) for p in (prov.get("results_dir"),) if p]
+    for c in candidates:
+        if c.is_dir():
+            return c
+    if not candidates:
+        raise VerifyError(f"{report_dir}/provenance.json names no results directory (built before verify "
+                          "existed); rebuild the report or pass --results")
+    raise VerifyError(f"results directory not found: tried {', '.join(map(str, candidates))}; pass --results")
+
+
+def verify(report_dir: Path, results: Path | None = None) -> tuple[Path, int, list[Problem]]:
+    """Return (results directory used, number of artifacts checked, problems in artifact order)."""
+    path = Path(report_dir) / "provenance.json"
+    if not path.is_file():
+        raise VerifyError(f"{path} not found; is {report_dir} a report directory (reports/<run>)?")
+    prov = read_json(path)
+    artifacts = prov.get("artifacts")
+    if not isinstance(artifacts, dict) or not artifacts:
+        raise VerifyError(f"{path} lists no artifacts; rebuild the report")
+    root = results_dir(Path(report_dir), prov, results)
+    problems = []
+    for rel, expected in sorted(artifacts.items()):
+        f = root / rel
+        if not f.is_file():
+            problems.append(Problem(rel, "missing", expected))
+        elif (actual := sha256_file(f)) != expected:
+            problems.append(Problem(rel, "mismatch", expected, actual))
+    return root, len(artifacts), problems

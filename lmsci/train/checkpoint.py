@@ -1,0 +1,143 @@
+"""Checkpoint bookkeeping: where checkpoints live, which one a run resumes from, and whether it may.
+
+Layout of a training ``out_dir`` (Pythia's schedule, :func:`lmsci.train.schedule.checkpoint_steps`):
+    checkpoints/step_0000000/   initial weights (model only); created at TP=PP=1 when PP > 1, so
+                                every layout starts from the weights TP=PP=1 would have drawn
+    checkpoints/step_NNNNNNN/   after N optimizer steps: model, optimizer (Adam moments and step),
+                                per-rank RNG, and lmsci_meta.json + lmsci_metrics.jsonl (below)
+    checkpoint/                 the final step (the workflow's output), same contents
+A checkpoint is complete once ``lmsci_meta.json`` is in it: it is written into ``<name>.tmp/`` and
+renamed, so a run killed mid-save leaves only a ``.tmp`` directory, which resuming ignores.
+
+lmsci_meta.json holds the step, consumed samples, the LR of the next step, the seed, the resolved
+model and train config, the layout that wrote it and the data fingerprint; lmsci_metrics.jsonl
+the metrics rows up to the step, so a resumed run's metrics.jsonl is complete.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+from lmsci.config import ModelConfig, TrainConfig
+from lmsci.train import adapter
+
+META, METRICS = "lmsci_meta.json", "lmsci_metrics.jsonl"
+FINAL, INTERMEDIATE = "checkpoint", "checkpoints"
+# Train keys that may change on resume: the layout (dist_checkpointing reshards; data order is a
+# function of the step alone), logging, the checkpoint schedule and the data-change switch itself.
+RESUMABLE_CHANGES = {"tensor_parallel", "pipeline_parallel", "data_parallel", "micro_batch_size", "log_interval",
+                     "checkpoint_log_max", "checkpoint_interval", "checkpoint_steps", "allow_data_change",
+                     "peak_tflops", "loss_spike_window", "loss_spike_zscore"}
+
+
+class ResumeError(RuntimeError):
+    """A checkpoint in out_dir cannot be resumed from: one line naming the difference and the fix."""
+
+
+def step_dir(out_dir: Path, step: int) -> Path:
+    return Path(out_dir) / INTERMEDIATE / f"step_{step:07d}"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fingerprint(blend_path: Path, blend: dict, seq_length: int) -> dict:
+    """What the training data is: the blend manifest's bytes, the tokenizer (vocabulary, EOD and
+    the token index of every train prefix, which changes with the tokenizer) and seq_length."""
+    parts = {"blend_sha256": _sha256(Path(blend_path)),
+             "tokenizer": {"vocab_size": blend["vocab_size"], "eod": blend["eod"],
+                           "index_sha256": [_sha256(Path(e["prefix"] + ".idx")) for e in blend["train"]]},
+             "seq_length": seq_length}
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":")).encode()
+    return {"sha256": hashlib.sha256(blob).hexdigest(), **parts}
+
+
+def layout(train: TrainConfig) -> dict:
+    return {"tensor_parallel": train.tensor_parallel, "pipeline_parallel": train.pipeline_parallel,
+            "data_parallel": train.data_parallel}
+
+
+def meta(step: int, seed: int, model: ModelConfig, train: TrainConfig, data_fingerprint: dict, lr_next: float,
+         has_optimizer: bool) -> dict:
+    return {"step": step, "consumed_samples": step * train.global_batch_size, "lr_next": lr_next, "seed": seed,
+            "model": dataclasses.asdict(model), "train": dataclasses.asdict(train), "layout": layout(train),
+            "has_optimizer": has_optimizer, "data_fingerprint": data_fingerprint}
+
+
+def read_meta(checkpoint_dir: Path) -> dict:
+    return json.loads((Path(checkpoint_dir) / META).read_text())
+
+
+def latest(out_dir: Path) -> Path | None:
+    """The complete checkpoint with the most steps in ``out_dir`` (the final one wins a tie)."""
+    out_dir = Path(out_dir)
+    found = [d for d in sorted((out_dir / INTERMEDIATE).glob("step_" + "[0-9]" * 7)) if (d / META).is_file()]
+    if (out_dir / FINAL / META).is_file():
+        found.append(out_dir / FINAL)
+    return max(found, key=lambda d: read_meta(d)["step"], default=None)
+
+
+def check_resume(checkpoint_dir: Path, model: ModelConfig, train: TrainConfig, seed: int, data_fingerprint: dict) -> dict:
+    """The checkpoint's meta if this run may continue it, else :class:`ResumeError`."""
+    m = read_meta(checkpoint_dir)
+    out_dir = checkpoint_dir.parent if checkpoint_dir.name == FINAL else checkpoint_dir.parent.parent
+    fix = f"delete {out_dir}/{FINAL} and {out_dir}/{INTERMEDIATE} to start over"
+    if m["model"] != dataclasses.asdict(model):
+        diff = {k: (v, m["model"].get(k)) for k, v in dataclasses.asdict(model).items() if m["model"].get(k) != v}
+        raise ResumeError(f"resume: {checkpoint_dir} holds another model ({_diff('model', diff)}); {fix}")
+    now = dataclasses.asdict(train)
+    diff = {k: (v, m["train"].get(k)) for k, v in now.items()
+            if k not in RESUMABLE_CHANGES and m["train"].get(k, v) != v}
+    if m["seed"] != seed:
+        diff["seed"] = (seed, m["seed"])
+    if diff:
+        raise ResumeError(f"resume: {checkpoint_dir} was trained with other settings ({_diff('train', diff)}); "
+                          f"restore them or {fix}")
+    old = m["data_fingerprint"]
+    if old["sha256"] != data_fingerprint["sha256"] and not train.allow_data_change:
+        what = [k for k in ("blend_sha256", "tokenizer", "seq_length") if old.get(k) != data_fingerprint[k]]
+        raise ResumeError(f"resume: {checkpoint_dir} was trained on other data ({', '.join(what)} changed); "
+                          f"set train.allow_data_change: true to continue on the new data, or {fix}")
+    return m
+
+
+def _diff(section: str, diff: dict) -> str:
+    return ", ".join(f"{k if k == 'seed' else section + '.' + k} {old!r} → {new!r}" for k, (new, old) in diff.items())
+
+
+def save(directory: Path, module, optimizer, step: int, meta_: dict, metrics_rows: list[dict], main: bool) -> None:
+    """Write one checkpoint atomically (every rank calls; rank 0 — ``main`` — owns the files)."""
+    directory = Path(directory)
+    tmp = directory.with_name(directory.name + ".tmp")
+    if main:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+    adapter.barrier()
+    adapter.save_checkpoint(tmp, module, optimizer, step=step)
+    adapter.barrier()
+    if main:
+        (tmp / METRICS).write_text("".join(json.dumps(r) + "\n" for r in metrics_rows))
+        (tmp / META).write_text(json.dumps(meta_, indent=2, sort_keys=True) + "\n")  # last: marks it complete
+        shutil.rmtree(directory, ignore_errors=True)
+        os.replace(tmp, directory)
+    adapter.barrier()
+
+
+def read_metrics(checkpoint_dir: Path) -> list[dict]:
+    path = Path(checkpoint_dir) / METRICS
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+
+
+def remove_partial(out_dir: Path) -> None:
+    """Drop ``*.tmp`` checkpoint directories a killed run left behind (rank 0, before training)."""
+    for tmp in [Path(out_dir) / (FINAL + ".tmp"), *(Path(out_dir) / INTERMEDIATE).glob("step_*.tmp")]:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,72 @@
+"""lmsci/curate/c4.py: page-level decisions per reason, a clean page kept, the line rules as
+measured counts, and the terminal-punctuation switch FineWeb uses."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from lmsci.config import C4Config
+from lmsci.curate import c4
+
+DEFAULT = C4Config()
+CLEAN = (
+    "The river flows through the valley and feeds the farms that line its banks.\n"
+    "In spring the water rises with melting snow from the mountains.\n"
+    "Farmers open the gates of their canals to flood the fields.\n"
+    "Over the centuries people have built towns along the river!\n"
+    "Why do the orchards thrive here? The soil is deep and the winters are mild.\n"
+)
+DOCS = {
+    "lorem_ipsum": CLEAN + "Lorem ipsum dolor sit amet, consectetur adipiscing elit.\n",
+    "curly_bracket": CLEAN + "Set the option to {value} in the configuration file.\n",
+    # four good sentences; the other lines are menus, notices and headings C4 removes
+    "few_sentences": "Home\nAbout us\n" + "\n".join(CLEAN.splitlines()[:3]) + "\n"
+                     "Please enable JavaScript to view this page.\nThis site uses cookies to improve your visit.\n"
+                     "Read the full story on the river here\nTwo words.\n",
+}
+RELAX = {"lorem_ipsum": {"drop_lorem_ipsum": False}, "curly_bracket": {"drop_curly_bracket": False},
+         "few_sentences": {"min_sentences": 0}}
+
+
+def test_every_reason_has_a_crafted_document():
+    assert set(DOCS) == set(RELAX) == set(c4.REASONS)
+
+
+def test_clean_page_is_kept():
+    a = c4.measure(CLEAN)
+    assert a["sentences"] == 6 and c4.decide(a, DEFAULT) is None
+
+
+@pytest.mark.parametrize("reason", c4.REASONS)
+def test_crafted_document_trips_exactly_its_reason(reason):
+    attrs = c4.measure(DOCS[reason])
+    assert c4.decide(attrs, DEFAULT) == reason
+    assert c4.decide(attrs, dataclasses.replace(DEFAULT, **RELAX[reason])) is None
+
+
+def test_line_rules_are_counted_not_applied():
+    a = c4.measure(DOCS["few_sentences"])
+    assert a["lines"] == 9
+    assert (a["few_words_lines"], a["javascript_lines"], a["policy_lines"]) == (3, 1, 1)
+    assert a["no_terminal_punct_lines"] == 1  # "Read the full story on the river here"
+    assert a["sentences"] == 3 and a["sentences_any_punct"] == 4
+
+
+def test_fineweb_setting_counts_lines_without_terminal_punctuation():
+    text = "\n".join(["The river flows through the valley and past the mill"] * 5)
+    a = c4.measure(text)
+    assert c4.decide(a, DEFAULT) == "few_sentences"
+    assert c4.decide(a, dataclasses.replace(DEFAULT, terminal_punct=False)) is None
+
+
+def test_ellipsis_is_not_terminal_and_citations_are_stripped():
+    a = c4.measure("The river flows through the valley...\nThe farms line its banks.[12]\n")
+    assert a["no_terminal_punct_lines"] == 1 and a["sentences"] == 1
+
+
+def test_rethresholding_uses_stored_attributes_only():
+    stored = json.loads(json.dumps(c4.measure(CLEAN)))
+    assert c4.decide(stored, dataclasses.replace(DEFAULT, min_sentences=7)) == "few_sentences"
+    assert stored == c4.measure(CLEAN)

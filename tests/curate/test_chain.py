@@ -1,0 +1,80 @@
+"""lmsci/curate/chain.py through ``lmsci curate WARC... --out DIR`` on two of the sample shards:
+one decision row per WARC response record, the exact columns, reasons that agree with the
+ledger, dup_of pointing at kept records, and kept text already redacted."""
+from __future__ import annotations
+
+from collections import Counter
+
+import polars as pl
+import pytest
+from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+from lmsci import cli, config, ledger
+from lmsci.curate import pii
+
+SHARDS = ("data/sample/crawl/shard-00000.warc.gz", "data/sample/crawl/shard-00001.warc.gz")
+COLUMNS = {"record_id": pl.String, "url": pl.String, "kept": pl.Boolean, "reason": pl.String, "lang": pl.String,
+           "lang_score": pl.Float64, "dup_of": pl.String, "text": pl.String}
+
+
+@pytest.fixture(scope="module")
+def out(repo, tmp_path_factory):
+    d = tmp_path_factory.mktemp("curate")
+    rc = cli.main(["curate", *(str(repo / s) for s in SHARDS), "--out", str(d), "--config", str(repo / "config.yaml")])
+    assert rc == 0
+    return pl.read_parquet(d / "decisions.parquet"), ledger.load(d / "ledger.json")
+
+
+def test_columns_are_exactly_the_documented_ones(out):
+    decisions, _ = out
+    assert dict(decisions.schema) == COLUMNS
+
+
+def test_one_row_per_response_record(out, repo):
+    decisions, _ = out
+    ids = [r.record_id for s in SHARDS for r in ArchiveIterator(str(repo / s), record_types=WarcRecordType.response)]
+    assert sorted(decisions["record_id"]) == sorted(ids)
+
+
+def test_kept_rows_have_text_and_no_reason(out, repo):
+    decisions, _ = out
+    kept, dropped = decisions.filter("kept"), decisions.filter(~pl.col("kept"))
+    assert kept.height > 0 and dropped.height > 0
+    assert kept["reason"].null_count() == kept.height and kept["text"].null_count() == 0
+    assert dropped["reason"].null_count() == 0 and dropped["text"].null_count() == dropped.height
+    cfg = config.load(repo / "config.yaml")
+    assert set(kept["lang"]) <= set(cfg.langid.languages)
+
+
+def test_reasons_agree_with_the_ledger(out):
+    decisions, led = out
+    assert led["seen"] == decisions.height and led["kept"] == decisions["kept"].sum()
+    assert led["dropped"] == dict(Counter(decisions["reason"].drop_nulls()))
+    stages = [s["stage"] for s in led["extra"]["stages"]]
+    assert stages == ["extract", "tag", "filter", "pii", "dedup_exact", "dedup_minhash"]
+    for before, after in zip(led["extra"]["stages"], led["extra"]["stages"][1:]):
+        assert before["kept"] == after["seen"]  # each stage saw what the previous one kept
+
+
+def test_dup_of_points_at_a_kept_record(out):
+    decisions, _ = out
+    dups = decisions.filter(pl.col("dup_of").is_not_null())
+    assert dups.height > 0  # the sample's en-US / en-GB pages are near-duplicates
+    assert set(dups["reason"]) <= {"dedup_exact/duplicate", "dedup_minhash/near_duplicate"}
+    kept_ids = set(decisions.filter("kept")["record_id"])
+    assert set(dups["dup_of"]) <= kept_ids
+    assert decisions.filter(pl.col("reason").str.starts_with("dedup") & pl.col("dup_of").is_null()).height == 0
+
+
+def test_kept_text_is_redacted(out, repo):
+    decisions, led = out
+    cfg = config.load(repo / "config.yaml")
+    for text in decisions.filter("kept")["text"]:
+        assert pii.redact(text, cfg.pii)[0] == text  # nothing left to replace
+    assert all(isinstance(led["extra"][f"pii_{t}"], int) for t in cfg.pii.types)
+
+
+def test_bad_warc_path_fails_in_one_line(tmp_path, capsys):
+    rc = cli.main(["curate", str(tmp_path / "missing.warc.gz"), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert rc == 1 and "missing.warc.gz" in err and len(err.strip().splitlines()) == 1
