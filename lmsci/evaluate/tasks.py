@@ -109,7 +109,8 @@ def _yaml(task: str, data: Path) -> str:
                        "metadata:\n  version: 1.0\n")
     return head + ("output_type: multiple_choice\ndoc_to_choice: \"{{choices}}\"\ndoc_to_target: \"{{gold}}\"\n"
                    "metric_list:\n  - metric: acc\n    aggregation: mean\n    higher_is_better: true\n"
-                   "  - metric: acc_norm\n    aggregation: mean\n    higher_is_better: true\nmetadata:\n  version: 1.0\n")
+                   "  - metric: acc_norm\n    aggregation: mean\n    higher_is_better: true\n"
+                   "metadata:\n  version: 1.0\n")
 
 
 def run(hf_dir: Path, tasks_dir: Path, limit: int | None = None, batch_size: int = 8) -> dict:
@@ -127,9 +128,10 @@ def run(hf_dir: Path, tasks_dir: Path, limit: int | None = None, batch_size: int
     if not (Path(hf_dir) / "config.json").is_file():
         raise TaskError(f"{hf_dir} is not an `lmsci export-hf` directory (no config.json)")
     res = simple_evaluate(model="hf", model_args=f"pretrained={hf_dir},dtype=float32,device=cpu",
-                          tasks=list(TASKS), task_manager=TaskManager(include_path=str(tasks_dir)),
+                          tasks=list(TASKS),
+                          task_manager=TaskManager(include_path=str(tasks_dir), include_defaults=False),
                           batch_size=batch_size, limit=limit, log_samples=False, random_seed=0,
-                          numpy_random_seed=0, torch_random_seed=0)
+                          numpy_random_seed=0, torch_random_seed=0, bootstrap_iters=0)  # no stderr resampling
     return {task: {k.split(",")[0]: v for k, v in sorted(res["results"][task].items())
                    if "," in k and "stderr" not in k} | {"items": res["n-samples"][task]["effective"]}
             for task in TASKS}

@@ -34,19 +34,20 @@ def trace(results: Path, cfg: C.Config, step: int, sample: int, position: int, r
     """Where input token ``position`` of sample ``sample`` in optimizer step ``step`` came from."""
     results = Path(results)
     meta = read_meta(results / "train" / "checkpoint")
-    model, train = C.ModelConfig(**meta["model"]), C.TrainConfig(**meta["train"])
-    for name, value, limit in (("--step", step, train.steps), ("--sample", sample, train.global_batch_size),
+    model = C.ModelConfig(**meta["model"])
+    steps, batch = meta["train"]["steps"], meta["train"]["global_batch_size"]  # what this checkpoint trained
+    for name, value, limit in (("--step", step, steps), ("--sample", sample, batch),
                                ("--position", position, model.seq_length)):
         if not 0 <= value < limit:
             raise TraceError(f"{name} {value} is out of range: the run has {limit} (0 … {limit - 1})")
     blend = read_blend(results / "mix" / "blend.json", model)
     sources = {_prefix(e["prefix"], root): e["source"] for e in blend["train"]}
-    global_sample = step * train.global_batch_size + sample
+    global_sample = step * batch + sample
     with adapter.distributed(1, 1, meta["seed"]):
         dataset = adapter.build_train_dataset(
             [(p, e["weight"]) for p, e in zip(sources, blend["train"])],
             adapter.Tokenizer(vocab_size=blend["vocab_size"], eod=blend["eod"]), model.seq_length,
-            num_samples=train.steps * train.global_batch_size, seed=meta["seed"],
+            num_samples=steps * batch, seed=meta["seed"],
             cache_dir=results / "train" / "dataset_cache")
         pieces = adapter.sample_pieces(dataset, global_sample)
     offset = position

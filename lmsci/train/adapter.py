@@ -352,12 +352,11 @@ def per_token_loss(module: torch.nn.Module, tokens: torch.Tensor, labels: torch.
 _OPTIMIZER_METADATA = {"distrib_optim_sharding_type": "fully_reshardable"}
 
 
-def _rng_object(state: dict | None = None) -> ShardedObject:
+def _rng_object() -> ShardedObject:
     """This rank's RNG states, keyed by (pipeline, tensor, data) rank: only one layout can load them."""
-    if state is None:
-        state = {"cpu": torch.get_rng_state(), "tracker": tensor_parallel.get_cuda_rng_tracker().get_states()}
-        if on_gpu():
-            state["cuda"] = torch.cuda.get_rng_state()
+    state = {"cpu": torch.get_rng_state(), "tracker": tensor_parallel.get_cuda_rng_tracker().get_states()}
+    if on_gpu():
+        state["cuda"] = torch.cuda.get_rng_state()
     ps = parallel_state
     shape = (ps.get_pipeline_model_parallel_world_size(), ps.get_tensor_model_parallel_world_size(),
              ps.get_data_parallel_world_size())
@@ -448,7 +447,7 @@ def _fix_distributed_optimizer_resume() -> None:
     cls = mdo.DistributedOptimizer
     if mdo.HAVE_APEX_OR_TE or getattr(cls, "_lmsci_resume_fix", False):
         return
-    original_load = cls.load_state_dict
+    original_load, original_set = cls.load_state_dict, cls._set_main_param_and_optimizer_states
 
     def load_state_dict(self, state_dict):
         with torch.no_grad():
@@ -459,6 +458,8 @@ def _fix_distributed_optimizer_resume() -> None:
 
     @torch.no_grad()
     def _set_main_param_and_optimizer_states(self, model_param, tensors):
+        if self.config.use_precision_aware_optimizer_no_fp8_or_ds_fp8:  # not lmsci's path: upstream's
+            return original_set(self, model_param, tensors)
         group_index, group_order = self.model_param_group_index_map[model_param]
         main_param = self.optimizer.param_groups[group_index]["params"][group_order]
         destination = {"param": main_param, **self.optimizer.state[main_param]}

@@ -91,6 +91,8 @@ def check_resume(checkpoint_dir: Path, model: ModelConfig, train: TrainConfig, s
     m = read_meta(checkpoint_dir)
     out_dir = checkpoint_dir.parent if checkpoint_dir.name == FINAL else checkpoint_dir.parent.parent
     fix = f"delete {out_dir}/{FINAL} and {out_dir}/{INTERMEDIATE} to start over"
+    if "layout" not in m or "sha256" not in m.get("data_fingerprint", {}):
+        raise ResumeError(f"resume: {checkpoint_dir} was written by an older lmsci without resume metadata; {fix}")
     if m["model"] != dataclasses.asdict(model):
         diff = {k: (v, m["model"].get(k)) for k, v in dataclasses.asdict(model).items() if m["model"].get(k) != v}
         raise ResumeError(f"resume: {checkpoint_dir} holds another model ({_diff('model', diff)}); {fix}")

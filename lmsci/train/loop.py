@@ -39,9 +39,12 @@ class TrainError(RuntimeError):
 def train(model: ModelConfig, train: TrainConfig, seed: int, blend_path: Path, out_dir: Path) -> None:
     """Train ``model`` on the blend described by ``blend_path`` and write ``out_dir``."""
     blend_path, out_dir = Path(blend_path), Path(out_dir)
-    read_blend(blend_path, model)  # fail before spending a launch on a bad manifest
+    blend = read_blend(blend_path, model)  # fail before spending a launch on a bad manifest or checkpoint
+    resume = checkpoint.latest(out_dir)
+    if resume is not None:
+        checkpoint.check_resume(resume, model, train, seed, checkpoint.fingerprint(blend_path, blend, model.seq_length))
     if train.world_size > 1 and "RANK" not in os.environ:
-        if train.pipeline_parallel > 1 and checkpoint.latest(out_dir) is None:
+        if train.pipeline_parallel > 1 and resume is None:
             _initial_weights(model, train, seed, blend_path, out_dir)
         _launch(model, train, seed, blend_path, out_dir)
     else:

@@ -43,7 +43,8 @@ def test_workflow_export_matches_megatron_logits(tiny_run, tokenizer):
     from transformers import AutoTokenizer
 
     checkpoint, out = tiny_run["results"] / "train/checkpoint", tiny_run["results"] / "export/hf"
-    assert {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"} <= {p.name for p in out.iterdir()}
+    names = {p.name for p in out.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"} <= names
     tok = bpe.load(tokenizer)
     hf_tok = AutoTokenizer.from_pretrained(out)
     ids = tok.encode(TEXT).ids[: tiny_run["cfg"].model.seq_length]

@@ -23,7 +23,8 @@ def samples(tiny_run) -> dict:
     with adapter.distributed(1, 1, cfg.seed):
         ds = adapter.build_train_dataset(
             [(e["prefix"], e["weight"]) for e in blend["train"]], adapter.Tokenizer(blend["vocab_size"], blend["eod"]),
-            cfg.model.seq_length, cfg.train.steps * cfg.train.global_batch_size, cfg.seed, results / "train/dataset_cache")
+            cfg.model.seq_length, cfg.train.steps * cfg.train.global_batch_size, cfg.seed,
+            results / "train/dataset_cache")
         n = cfg.train.steps * cfg.train.global_batch_size
         return {i: (np.append(ds[i]["tokens"], ds[i]["labels"][-1]), adapter.sample_pieces(ds, i)) for i in range(n)}
 
@@ -90,7 +91,8 @@ def test_cli_prints_the_trace_as_json(tiny_run, capsys):
     assert Path(out["document"]["file"]).is_file() and out["document"]["id"].startswith(out["source"] + "/")
 
 
-@pytest.mark.parametrize("step,sample,position,name", [(6, 0, 0, "--step"), (0, 4, 0, "--sample"), (0, 0, 64, "--position")])
+@pytest.mark.parametrize("step,sample,position,name",
+                         [(6, 0, 0, "--step"), (0, 4, 0, "--sample"), (0, 0, 64, "--position")])
 def test_out_of_range_names_the_argument(tiny_run, step, sample, position, name):
     with pytest.raises(TraceError, match=f"^{name} .* out of range"):
         trace(tiny_run["results"], tiny_run["cfg"], step, sample, position)

@@ -91,3 +91,16 @@ def distributed_reference(blend, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("distributed_reference")
     loop.train(MODEL, dataclasses.replace(TRAIN, data_parallel=2, use_distributed_optimizer=True), 1234, blend, out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tp2_pp2(blend, tmp_path_factory) -> Path:
+    """TP=2 × PP=2 under torchrun (4 processes), with a checkpoint after step 10."""
+    import dataclasses
+
+    from lmsci.train import loop
+
+    out = tmp_path_factory.mktemp("tp2_pp2")
+    loop.train(MODEL, dataclasses.replace(TRAIN, tensor_parallel=2, pipeline_parallel=2, checkpoint_steps=[10]),
+               1234, blend, out)
+    return out

@@ -3,10 +3,8 @@ optimizer follow the TP=PP=DP=1 loss curve step for step from the same initial w
 at TP=PP=1, checkpoints/step_0000000), and a checkpoint resumes into another layout."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -16,14 +14,6 @@ from lmsci.train import checkpoint, loop
 from .conftest import MODEL, TRAIN, losses
 
 TOLERANCE = 1e-5
-
-
-@pytest.fixture(scope="module")
-def tp2_pp2(blend, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("tp2_pp2")
-    loop.train(MODEL, dataclasses.replace(TRAIN, tensor_parallel=2, pipeline_parallel=2, checkpoint_steps=[10]),
-               1234, blend, out)
-    return out
 
 
 def test_tensor_and_pipeline_parallel_match_one_process(tp2_pp2, reference):
