@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 CORES   ?= 2
 STAMP   := $(VENV)/.installed
 
-.PHONY: venv run test slurm-test bench lint schema dvc-repro clean
+.PHONY: venv run test slurm-test bench bench-env lint schema dvc-repro clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -28,7 +28,19 @@ test: venv
 slurm-test: venv
 	timeout -k 30 1800 $(BIN)/python -m pytest -q -rs tests/workflow/test_slurm.py
 
-bench: venv
+# datatrove, the curation benchmark's peer, lives in its own venv: its fasttext-numpy2-wheel would
+# overwrite the `fasttext` module of lmsci's fasttext-numpy2 (shared/notes/materials.md).
+BENCH_VENV ?= .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+bench-env: $(BENCH_STAMP)
+$(BENCH_STAMP): tests/bench/requirements-datatrove.txt
+	test -x $(BENCH_VENV)/bin/python || $(PY) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/pip install -q -r tests/bench/requirements-datatrove.txt
+	$(BENCH_VENV)/bin/python -c "import datatrove, fasttext, spacy, trafilatura, resiliparse, magic"
+	touch $(BENCH_STAMP)
+
+bench: venv bench-env
 	$(BIN)/python -m pytest -q tests/bench --benchmark-enable --benchmark-only --benchmark-json=reports/bench.json
 
 lint: venv

@@ -15,6 +15,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temp path beside ``path``; rename it over ``path`` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         yield tmp
@@ -22,6 +23,14 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def remove_stale_temps(path: str | Path) -> None:
+    """Delete temp files a SIGKILLed earlier attempt left beside ``path`` (its ``finally`` never ran);
+    otherwise they would sit in DVC-tracked output directories. One job per output, so none is live."""
+    path = Path(path)
+    for stale in path.parent.glob(f".{path.name}.tmp*"):
+        stale.unlink(missing_ok=True)
 
 
 def write_json(path: str | Path, obj: object) -> None:

@@ -46,3 +46,10 @@ def test_write_parquet_round_trip_and_byte_identical(tmp_path):
     io.write_parquet(tmp_path / "y.parquet", df)
     assert (tmp_path / "x.parquet").read_bytes() == (tmp_path / "y.parquet").read_bytes()
     assert pl.read_parquet(tmp_path / "x.parquet").equals(df)
+
+
+def test_temp_files_of_a_killed_attempt_are_removed(tmp_path):
+    stale = tmp_path / ".x.json.tmp4242"            # what SIGKILL inside atomic_path leaves behind
+    stale.write_text("partial")
+    io.write_json(tmp_path / "x.json", {"a": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]

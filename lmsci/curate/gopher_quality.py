@@ -6,6 +6,7 @@ Attribute names are prefixed ``gopher_`` in the document table.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from lmsci.config import GopherQualityConfig
 
@@ -13,7 +14,6 @@ NAME = "gopher_quality"
 # The paper's stop-word list: a document must contain at least two of these.
 STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 BULLETS = ("•", "‣", "◦", "⁃", "-", "*", "·", "●", "○", "■", "□", "▪", "▫", "–")
-_WORD = re.compile(r"\S+")
 _PUNCT = re.compile(r"^[^\w]+|[^\w]+$")
 
 REASONS = ("few_words", "many_words", "short_words", "long_words", "symbols", "bullet_lines",
@@ -21,20 +21,31 @@ REASONS = ("few_words", "many_words", "short_words", "long_words", "symbols", "b
 
 
 def measure(text: str) -> dict[str, float]:
-    words = [w for w in (_PUNCT.sub("", t) for t in _WORD.findall(text)) if w]
-    raw_tokens = _WORD.findall(text)
-    n = len(words)
+    # A page repeats most of its tokens: each distinct token is stripped and classified once and
+    # counted with its multiplicity (same numbers as per token, ~2x faster on the sample crawl).
+    # str.split() splits where the regex \S+ does (both use Python's Unicode whitespace).
+    tokens = Counter(text.split())
+    n = chars = stop = alpha = 0
+    for token, count in tokens.items():
+        word = _PUNCT.sub("", token)
+        if word:
+            n += count
+            chars += count * len(word)
+            stop += count if word.lower() in STOP_WORDS else 0
+        if any(c.isalpha() for c in token):
+            alpha += count
+    n_tokens = max(sum(tokens.values()), 1)
     lines = [ln for ln in text.split("\n") if ln.strip()]
     n_lines = max(len(lines), 1)
     symbols = text.count("#") + text.count("...") + text.count("…")
     return {
         "n_words": float(n),
-        "avg_word_length": sum(map(len, words)) / n if n else 0.0,
-        "symbol_word_ratio": symbols / max(len(raw_tokens), 1),
+        "avg_word_length": chars / n if n else 0.0,
+        "symbol_word_ratio": symbols / n_tokens,
         "bullet_lines_ratio": sum(ln.lstrip().startswith(BULLETS) for ln in lines) / n_lines,
         "ellipsis_lines_ratio": sum(ln.rstrip().endswith(("...", "…")) for ln in lines) / n_lines,
-        "alpha_words_ratio": sum(any(c.isalpha() for c in w) for w in raw_tokens) / max(len(raw_tokens), 1),
-        "stop_words": float(sum(w.lower() in STOP_WORDS for w in words)),
+        "alpha_words_ratio": alpha / n_tokens,
+        "stop_words": float(stop),
     }
 
 

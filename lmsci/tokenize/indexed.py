@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from megatron.core.datasets.indexed_dataset import IndexedDataset, IndexedDatasetBuilder
 
+from lmsci.io import remove_stale_temps
+
 
 def dtype_for(vocab_size: int):
     return np.uint16 if vocab_size < 65500 else np.int32
@@ -22,6 +24,7 @@ def write(prefix: str | Path, documents: Iterable[list[int]], vocab_size: int) -
     """Write one document per item (EOD already appended); atomic for the .bin/.idx pair."""
     prefix = Path(prefix)
     prefix.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(prefix)                   # .<name>.tmp<pid>.{bin,idx} of a killed attempt
     tmp = prefix.with_name(f".{prefix.name}.tmp{os.getpid()}")
     builder = IndexedDatasetBuilder(f"{tmp}.bin", dtype=dtype_for(vocab_size))
     n = 0

@@ -381,13 +381,14 @@ def _fork_results_queue() -> None:
     megatron starts a spawn-context Manager on the first save; unpickling the first write result
     makes that fresh interpreter import torch, ~3.5 s per process per run (measured on the 2-core
     box: first save 3.8 s, later ones 0.1 s). A forked server has torch already; megatron forks its
-    writer processes from the same process anyway.
+    writer processes from the same process anyway. CPU only: a long-lived fork of a CUDA process
+    is asking for trouble, and on a GPU run 3.5 s once does not matter.
     """
     import multiprocessing
 
     from megatron.core.dist_checkpointing.strategies import filesystem_async
 
-    if filesystem_async._results_queue is None:
+    if not on_gpu() and filesystem_async._results_queue is None:
         filesystem_async._results_queue = multiprocessing.get_context("fork").Manager().Queue()
 
 

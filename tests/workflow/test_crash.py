@@ -52,6 +52,7 @@ def test_sigkilled_data_stages_resume_to_identical_outputs(tiny_tokens, tmp_path
         started = _run_until_killed(repo, rng.randint(1, 4), rng.uniform(0.1, 1.5))
         in_flight = list((repo / ".snakemake/incomplete").glob("*"))
         kills.append((started[-1], len(in_flight)))
+    print("killed while running (last job started, jobs in flight):", kills)
     assert all(n > 0 for _, n in kills), f"a kill hit no running job: {kills}"
     proc = snakemake(repo, *ARGS)
     assert proc.returncode == 0, proc.stderr[-4000:]

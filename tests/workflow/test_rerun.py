@@ -1,22 +1,22 @@
 """Bit-identical reruns: two clean runs of configs/tiny.yaml in separate scratch copies produce the
 same bytes for every data artifact (parquet, tokenizer.json, .bin/.idx, blend.json, ledgers), and
-two short training runs on them the same loss sequence and the same validation perplexity.
+two short training runs on them the same loss sequence.
 
 To keep CI affordable the data stages run twice (`snakemake tokens`; the first run is the shared
-`tiny_tokens` fixture) and training is cut to a few steps by an overlay.
+`tiny_tokens` fixture) and training is cut to a few steps by an overlay; evaluation (perplexity.json,
+deterministic given the checkpoint) is left to the end-to-end test.
 """
 from __future__ import annotations
 
-import hashlib
 import shutil
 
 import pytest
 import yaml
 
-from .conftest import CONFIGS, RESULTS, copy_repo, data_digests, loss_sequence, result_files, snakemake
+from .conftest import CONFIGS, copy_repo, data_digests, loss_sequence, result_files, snakemake
 
 pytestmark = pytest.mark.e2e
-SHORT = {"train": {"steps": 6, "warmup_steps": 2, "log_interval": 1}, "evaluate": {"max_tokens": 2000}}
+SHORT = {"train": {"steps": 6, "warmup_steps": 2, "log_interval": 1}}
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +40,13 @@ def test_data_stages_are_bit_identical(tiny_tokens, second):
 def _short_train(repo, tmp_path):
     overlay = tmp_path / "short.yaml"
     overlay.write_text(yaml.safe_dump(SHORT))
-    proc = snakemake(repo, f"{RESULTS}/eval/perplexity.json", "--cores", "2", *CONFIGS, str(overlay))
+    proc = snakemake(repo, "train", "--cores", "2", *CONFIGS, str(overlay))
     assert proc.returncode == 0, proc.stderr[-4000:]
-    return loss_sequence(repo), hashlib.sha256((repo / RESULTS / "eval/perplexity.json").read_bytes()).hexdigest()
+    return loss_sequence(repo)
 
 
-def test_training_and_perplexity_are_bit_identical(tiny_tokens, second, tmp_path):
+def test_training_loss_sequence_is_bit_identical(tiny_tokens, second, tmp_path):
     first = shutil.copytree(tiny_tokens, tmp_path / "first", symlinks=True)  # keep the shared reference as is
-    losses, ppl = _short_train(first, tmp_path)
+    losses = _short_train(first, tmp_path)
     assert len(losses) == SHORT["train"]["steps"]
-    assert _short_train(second, tmp_path) == (losses, ppl)
+    assert _short_train(second, tmp_path) == losses

@@ -1,0 +1,259 @@
+"""`make bench`: documents/s per core of lmsci's curation against HuggingFace datatrove 0.10.1 — the same
+sample WARCs (config.yaml's crawl source), the same thresholds, one process and one core each, one run.
+
+(a) chain — lmsci: ``extract_shard`` (fastwarc + resiliparse) → ``tag`` (langid, gopher_quality,
+    gopher_repetition, c4, fineweb measured on every document) → ``filter.apply``, per shard, exactly as
+    ``lmsci curate`` calls them. datatrove: WarcReader (warcio) → extractor → LanguageFilter →
+    GopherQualityFilter → GopherRepetitionFilter → C4QualityFilter → FineWebQualityFilter
+    (tests/bench/datatrove_driver.py). datatrove 0.10.1 ships no resiliparse extractor, so it runs twice:
+    with its Trafilatura (what it ships; FineWeb's choice) and with a resiliparse extractor making lmsci's
+    call (same extractor on both sides).
+(b) signatures — lmsci ``minhash.signatures`` vs datatrove ``MinhashDedupSignature`` (stage 1, its bucket
+    files included; compute-only also reported) on lmsci's extracted documents, 5-grams, 14 bands x 8 hashes,
+    seed 1, 32-bit hashes.
+
+docs/s per core = documents in ÷ CPU seconds of the process (datatrove's: with its extraction child).
+datatrove runs in its own venv (.venv-bench, `make bench-env`): its fasttext-numpy2-wheel would overwrite
+lmsci's fasttext-numpy2 module. Ratios (lmsci ÷ datatrove; goals ≥ 2 chain, ≥ 3 signatures) are printed
+and written to reports/bench/curate.json, never asserted: the machine is shared and the numbers are reported.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import polars as pl
+import pytest
+
+from lmsci import config as C
+from lmsci.crawl.extract import extract_shard
+from lmsci.curate import filter as filt
+from lmsci.curate import langid
+from lmsci.curate.tag import tag
+from lmsci.dedup import minhash
+
+from .conftest import REPO
+
+CFG = C.load(REPO / "config.yaml", root=REPO)
+SOURCE = "crawl"
+WARCS = [REPO / p for p in CFG.sources[SOURCE].paths]
+FILTERS = CFG.sources[SOURCE].filters
+BENCH_PY = REPO / ".venv-bench" / "bin" / "python"
+DRIVER = REPO / "tests" / "bench" / "datatrove_driver.py"
+OUT = REPO / "reports" / "bench" / "curate.json"
+ROUNDS = int(os.environ.get("LMSCI_BENCH_ROUNDS", "3"))
+# Trafilatura is ~15x slower than resiliparse (shared/notes/materials.md): one round is minutes already.
+EXTRACTORS = {"resiliparse": ROUNDS, "trafilatura": 1}
+RESULTS: dict = {}
+WHAT_RUNS = {
+    "lmsci_chain": "fastwarc ArchiveIterator -> resiliparse extract_plain_text(main_content=True) -> tag: langid "
+                   "(lid.176.ftz, k=1), gopher_quality, gopher_repetition, c4, fineweb measured on every document -> "
+                   "filter.apply (first failing filter); per shard, as lmsci curate",
+    "datatrove_chain": "LocalPipelineExecutor(tasks=1, workers=1): WarcReader (warcio) -> Trafilatura(favour_precision, "
+                       "timeout=5) | resiliparse extractor with lmsci's call, each in datatrove's ExtractorSandbox "
+                       "child -> LanguageFilter(ft176 = the same lid.176.ftz, k=-1) -> GopherQualityFilter -> "
+                       "GopherRepetitionFilter -> C4QualityFilter -> FineWebQualityFilter (cascade: a dropped "
+                       "document is not measured further; words from spaCy's blank English tokenizer)",
+    "lmsci_signatures": "minhash.signatures: NFKC/lower/whitespace-normalised word 5-grams, blake2b word hashes, "
+                        "112 uint32 min-hashes -> DataFrame",
+    "datatrove_signatures": "MinhashDedupSignature(n_grams=5, 14 buckets x 8 hashes, seed 1, precision 32, xxhash): "
+                            "simplify_text + spaCy words -> 14 sorted, verified bucket files; compute_only = "
+                            "get_shingles + get_signature without the files",
+}
+DIFFERENCES = [
+    "langid: same model file and threshold; datatrove keeps if any wanted language scores > 0.65 (k=-1), "
+    "lmsci if the top language is wanted with score >= 0.65",
+    "gopher_quality: datatrove counts spaCy tokens (punctuation marks are tokens of their own), so its "
+    "alpha-word ratio is lower and it drops more for non_alpha_words; lmsci uses whitespace tokens (the paper's words)",
+    "gopher_repetition: datatrove divides by len(text) (whitespace included) and skips n words after each repeated "
+    "n-gram; lmsci divides by the characters of the words and counts every word under a repeated n-gram (the paper), "
+    "so lmsci's fractions are larger and it drops more for dup_ngram_chars",
+    "c4: datatrove removes the failing lines from the text, so FineWebQualityFilter sees shorter text; lmsci only "
+    "measures and leaves the text unchanged",
+    "fineweb: datatrove adds a list_ratio rule (newlines / words > 0.3) and a longer terminal-punctuation list",
+    "trafilatura: a different extractor (other text, other boundaries), so every later count moves",
+]
+
+
+def fasttext_origin() -> dict:
+    import fasttext
+
+    dists = importlib.metadata.packages_distributions().get("fasttext", [])
+    return {"file": fasttext.__file__, "distributions": {d: importlib.metadata.version(d) for d in dists}}
+
+
+def _timed(fn):
+    cpu, wall = time.process_time(), time.perf_counter()
+    out = fn()
+    return out, time.process_time() - cpu, time.perf_counter() - wall
+
+
+def lmsci_chain() -> dict:
+    records, kept, reasons, urls = 0, 0, {}, []
+    for path in WARCS:
+        docs, led = extract_shard(SOURCE, path, CFG.extract)
+        tagged, _ = tag(docs, FILTERS, SOURCE, path.name)
+        ok, dropped, _ = filt.apply(tagged, FILTERS, CFG, SOURCE, path.name)
+        records, kept, urls = records + led.seen, kept + ok.height, urls + ok["url"].to_list()
+        for reason, n in [*led.dropped.items(), *((r, 1) for r in dropped["reason"])]:
+            reasons[reason] = reasons.get(reason, 0) + n
+    return {"records": records, "kept": kept, "reasons": dict(sorted(reasons.items())), "kept_urls": sorted(urls)}
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> dict:
+    """The WARCs in one folder (datatrove reads folders) and lmsci's extracted documents as JSONL."""
+    tmp = tmp_path_factory.mktemp("curate-bench")
+    (tmp / "warcs").mkdir()
+    docs = []
+    for path in WARCS:
+        (tmp / "warcs" / path.name).symlink_to(path)
+        docs.append(extract_shard(SOURCE, path, CFG.extract)[0].select("id", "text"))
+    docs = pl.concat(docs)
+    docs.write_ndjson(tmp / "docs.jsonl")
+    return {"warc_dir": str(tmp / "warcs"), "docs_jsonl": str(tmp / "docs.jsonl"), "docs": docs}
+
+
+@pytest.fixture(scope="module")
+def datatrove(sample) -> dict:
+    if not BENCH_PY.exists():
+        pytest.skip("datatrove's venv is missing: run `make bench-env` (make bench does)")
+    job = {"warc_dir": sample["warc_dir"], "docs_jsonl": sample["docs_jsonl"], "lid_model": str(langid.model_path()),
+           "cfg": C.to_dict(CFG), "rounds": ROUNDS, "extractors": EXTRACTORS}
+    proc = subprocess.run([str(BENCH_PY), str(DRIVER)], input=json.dumps(job), capture_output=True, text=True,
+                          cwd=REPO, timeout=3600)
+    assert proc.returncode == 0, f"datatrove driver failed:\n{proc.stderr[-4000:]}"
+    return json.loads(proc.stdout)
+
+
+def _rate(docs: int, runs: list[dict], cpu: str = "cpu_s", wall: str = "wall_s") -> dict:
+    return {"docs": docs, "rounds": len(runs), "cpu_s": statistics.median(r[cpu] for r in runs),
+            "wall_s": statistics.median(r[wall] for r in runs),
+            "docs_per_cpu_s": docs / statistics.median(r[cpu] for r in runs),
+            "docs_per_wall_s": docs / statistics.median(r[wall] for r in runs)}
+
+
+def test_chain_docs_per_core(benchmark, datatrove):
+    langid._model()  # the model load is once per process, as in a long-running task
+    runs, out = [], {}
+
+    def once():
+        res, cpu, wall = _timed(lmsci_chain)
+        runs.append({"cpu_s": cpu, "wall_s": wall})
+        out.update(res)
+
+    benchmark.pedantic(once, rounds=ROUNDS, iterations=1)
+    lm = _rate(out["records"], runs)
+    RESULTS["chain"] = {"lmsci": {**lm, "kept": out["kept"], "reasons": out["reasons"]}}
+    kept_lm = set(out["kept_urls"])
+    for ext, dt_runs in datatrove["chain"].items():
+        dt = _rate(dt_runs[0]["records"], dt_runs)
+        kept_dt = set(dt_runs[0]["kept_urls"])
+        RESULTS["chain"][f"datatrove_{ext}"] = {
+            **dt, "kept": dt_runs[0]["kept"], "steps": dt_runs[0]["steps"],
+            "kept_overlap": {"both": len(kept_lm & kept_dt), "only_lmsci": len(kept_lm - kept_dt),
+                             "only_datatrove": len(kept_dt - kept_lm)},
+            "ratio_cpu": lm["docs_per_cpu_s"] / dt["docs_per_cpu_s"],
+            "ratio_wall": lm["docs_per_wall_s"] / dt["docs_per_wall_s"]}
+        benchmark.extra_info[f"ratio_vs_datatrove_{ext}"] = round(RESULTS["chain"][f"datatrove_{ext}"]["ratio_cpu"], 3)
+    benchmark.extra_info["lmsci_docs_per_cpu_s"] = round(lm["docs_per_cpu_s"], 1)
+    _report(datatrove)
+
+
+def test_minhash_signatures_docs_per_core(benchmark, datatrove, sample):
+    df, runs, out = sample["docs"], [], {}
+
+    def once():
+        sigs, cpu, wall = _timed(lambda: minhash.signatures(df, CFG.minhash))
+        runs.append({"cpu_s": cpu, "wall_s": wall})
+        out["signed"] = sigs.height
+
+    benchmark.pedantic(once, rounds=ROUNDS, iterations=1)
+    lm = _rate(df.height, runs)
+    dt = _rate(df.height, datatrove["signatures"])
+    dt_compute = _rate(df.height, datatrove["signatures"], "compute_cpu_s", "compute_wall_s")
+    RESULTS["signatures"] = {
+        "lmsci": {**lm, "signed": out["signed"]},
+        "datatrove_stage": {**dt, "signed": datatrove["signatures"][0]["signed"]},
+        "datatrove_compute_only": dt_compute,
+        "ratio_cpu": lm["docs_per_cpu_s"] / dt["docs_per_cpu_s"],
+        "ratio_wall": lm["docs_per_wall_s"] / dt["docs_per_wall_s"],
+        "ratio_cpu_vs_compute_only": lm["docs_per_cpu_s"] / dt_compute["docs_per_cpu_s"],
+        "minhash": C.to_dict(CFG.minhash)}
+    benchmark.extra_info["ratio_vs_datatrove"] = round(RESULTS["signatures"]["ratio_cpu"], 3)
+    _report(datatrove)
+
+
+def _report(datatrove: dict) -> None:
+    """Write reports/bench/curate.json with whatever has been measured so far; print the table at the end."""
+    ratios = {}
+    if "chain" in RESULTS:
+        ratios["chain_vs_datatrove_trafilatura"] = RESULTS["chain"].get("datatrove_trafilatura", {}).get("ratio_cpu")
+        ratios["chain_vs_datatrove_resiliparse"] = RESULTS["chain"].get("datatrove_resiliparse", {}).get("ratio_cpu")
+    if "signatures" in RESULTS:
+        ratios["signatures"] = RESULTS["signatures"]["ratio_cpu"]
+    report = {
+        "unit": "documents per CPU-second of one process (docs/s per core); ratios are lmsci / datatrove",
+        "what_runs": WHAT_RUNS, "kept_count_differences": DIFFERENCES,
+        "goals": {"chain": 2.0, "signatures": 3.0}, "ratios": ratios,
+        "environment": {"cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0], "python": sys.version.split()[0],
+                        "lmsci_fasttext": fasttext_origin(), "datatrove": datatrove["datatrove"],
+                        "datatrove_fasttext": datatrove["fasttext"], "rounds": ROUNDS, "extractor_rounds": EXTRACTORS},
+        **{k: _strip(v) for k, v in RESULTS.items()}}
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(report, indent=2) + "\n")
+    RESULTS["_report"] = report
+
+
+def _strip(d: dict) -> dict:
+    return {k: _strip(v) if isinstance(v, dict) else v for k, v in d.items() if k != "kept_urls"}
+
+
+def table(report: dict) -> list[str]:
+    env = report["environment"]
+    lines = [f"curation benchmark (docs/s per core = docs / process CPU s; wall in brackets; load avg "
+             f"{env['load_avg_1m']:.1f} on {env['cpus']} cores) -> {OUT.relative_to(REPO)}",
+             f"  fasttext: lmsci {env['lmsci_fasttext']['distributions']}, "
+             f"datatrove {env['datatrove_fasttext']['distributions']}"]
+    row = "  {:<44} {:>6} {:>10} {:>10} {:>6}"
+    lines.append(row.format("", "docs", "docs/cpu-s", "(wall)", "kept"))
+    for name, key in (("chain", "chain"), ("signatures", "signatures")):
+        for side, r in report.get(key, {}).items():
+            if isinstance(r, dict) and "docs_per_cpu_s" in r:
+                lines.append(row.format(f"{name}: {side}", r["docs"], f"{r['docs_per_cpu_s']:.1f}",
+                                        f"({r['docs_per_wall_s']:.1f})", r.get("kept", r.get("signed", ""))))
+    goal = {"chain_vs_datatrove_trafilatura": 2.0, "chain_vs_datatrove_resiliparse": 2.0, "signatures": 3.0}
+    for k, v in report["ratios"].items():
+        if v is not None:
+            lines.append(f"  ratio {k}: {v:.2f}x (goal >= {goal[k]:.0f}x)")
+    chain = report.get("chain", {})
+    if "lmsci" in chain:
+        lines.append(f"  lmsci drops (first failing filter): {chain['lmsci']['reasons']}")
+    for side, r in chain.items():
+        if "kept_overlap" in r:
+            drops = {s["name"].split(": ")[-1]: s.get("dropped", 0) for s in r["steps"][1:]}
+            lines.append(f"  {side} drops per step (cascade): {drops}")
+            lines.append(f"  kept documents (by URL), lmsci vs {side}: {r['kept_overlap']}")
+    return lines
+
+
+def pytest_terminal_summary_lines() -> list[str]:
+    return table(RESULTS["_report"]) if "_report" in RESULTS else []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _summary(request):
+    class Summary:  # a plugin registered here rather than in conftest.py (the training benchmark's)
+        @staticmethod
+        def pytest_terminal_summary(terminalreporter):
+            for line in pytest_terminal_summary_lines():
+                terminalreporter.write_line(line)
+
+    if not request.config.pluginmanager.has_plugin("lmsci-curate-bench-summary"):
+        request.config.pluginmanager.register(Summary(), "lmsci-curate-bench-summary")
+    yield
