@@ -41,7 +41,7 @@ def dvc_pull(root: Path, remote: str | None = None) -> None:
     cmd = [sys.executable, "-m", "dvc", "pull", *(["--remote", remote] if remote else [])]
     proc = subprocess.run(cmd, cwd=root, env=_env())
     if proc.returncode != 0:
-        raise RuntimeError(f"`dvc pull` failed (exit {proc.returncode}); check the remote with `dvc remote list`")
+        raise RuntimeError(f"`dvc pull` failed (exit {proc.returncode}, DVC's message above); remotes: `dvc remote list`")
 
 
 def touch(root: Path, targets: list[str], configfiles: list[str] | None = None) -> None:

@@ -60,6 +60,7 @@ def test_parameter_count_matches_the_model(tie):
         assert adapter.local_parameter_count(module) == loop.parameter_count(model, adapter.padded_vocab_size(VOCAB))["total"]
 
 
+@pytest.mark.multiprocess
 def test_tensor_and_pipeline_parallel_checkpoint_scores_like_one_process(trained, tp2_pp2, blend, tmp_path):
     """The TP=2×PP=2 run's checkpoint (4 processes; parity of its losses: test_parity.py) reshards
     into the TP=PP=1 evaluator and scores like the one-process run's."""

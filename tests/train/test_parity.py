@@ -16,6 +16,7 @@ from .conftest import MODEL, TRAIN, losses
 TOLERANCE = 1e-5
 
 
+@pytest.mark.multiprocess
 def test_tensor_and_pipeline_parallel_match_one_process(tp2_pp2, reference):
     assert json.loads((tp2_pp2 / "train_summary.json").read_text())["world_size"] == 4
     assert checkpoint.read_meta(checkpoint.step_dir(tp2_pp2, 0))["layout"]["pipeline_parallel"] == 1  # drawn at PP=1
@@ -23,12 +24,14 @@ def test_tensor_and_pipeline_parallel_match_one_process(tp2_pp2, reference):
     assert losses(tp2_pp2) == pytest.approx(losses(reference), abs=TOLERANCE)
 
 
+@pytest.mark.multiprocess
 def test_data_parallel_distributed_optimizer_matches_one_process(distributed_reference, reference):
     summary = json.loads((distributed_reference / "train_summary.json").read_text())
     assert summary["world_size"] == 2 and summary["layout"]["data_parallel"] == 2
     assert losses(distributed_reference) == pytest.approx(losses(reference), abs=TOLERANCE)
 
 
+@pytest.mark.multiprocess
 def test_resume_into_another_layout_continues_the_curve(tp2_pp2, reference, blend, tmp_path):
     """TP2×PP2's step-10 checkpoint (model and Adam state resharded) → one process, steps 10–19."""
     shutil.copytree(checkpoint.step_dir(tp2_pp2, 10), checkpoint.step_dir(tmp_path, 10))
