@@ -167,6 +167,20 @@ def cmd_trace(a, _):
                      indent=2, ensure_ascii=False))
 
 
+def cmd_batch(a, _):
+    import json
+    from lmsci.report.trace import batch
+    cfg = C.load(*(a.configfile or ["config.yaml"]))
+    out = batch(Path(a.results or cfg.results), a.step)
+    if a.json:
+        print(json.dumps(out, ensure_ascii=False))
+        return
+    for smp in out["samples"]:
+        print(f"--- step {out['step']} sample {smp['sample']}: " + ", ".join(
+            f"{d['id']} [{d['first']}:{d['end']}]" for d in smp["documents"]))
+        print(smp["text"])
+
+
 def cmd_export_hf(a, _):
     from lmsci.evaluate.export_hf import export
     export(Path(a.checkpoint), Path(a.out), Path(a.tokenizer) if a.tokenizer else None)
@@ -264,6 +278,12 @@ def _parser() -> argparse.ArgumentParser:
         tr.add_argument(arg, type=int, required=True)
     tr.add_argument("--results", help="results directory (default: the config's `results`)")
     tr.add_argument("--configfile", nargs="+", help="config.yaml plus overlays the run used (later ones win)")
+    bt = sub.add_parser("batch", help="the exact tokens of a training step and their document ids")
+    bt.set_defaults(fn=cmd_batch)
+    bt.add_argument("--step", type=int, required=True)
+    bt.add_argument("--json", action="store_true", help="token ids and document ids as JSON")
+    bt.add_argument("--results", help="results directory (default: the config's `results`)")
+    bt.add_argument("--configfile", nargs="+", help="config.yaml plus overlays the run used (later ones win)")
     ex = sub.add_parser("export-hf", help="checkpoint → transformers LlamaForCausalLM directory")
     ex.set_defaults(fn=cmd_export_hf)
     ex.add_argument("checkpoint", help="results/train/checkpoint")

@@ -30,26 +30,40 @@ class TraceError(RuntimeError):
     """The token cannot be traced: one line naming the argument or file to fix."""
 
 
-def trace(results: Path, cfg: C.Config, step: int, sample: int, position: int, root: Path = ROOT) -> dict:
-    """Where input token ``position`` of sample ``sample`` in optimizer step ``step`` came from."""
-    results = Path(results)
-    meta = read_meta(results / "train" / "checkpoint")
-    model = C.ModelConfig(**meta["model"])
-    steps, batch = meta["train"]["steps"], meta["train"]["global_batch_size"]  # what this checkpoint trained
-    for name, value, limit in (("--step", step, steps), ("--sample", sample, batch),
-                               ("--position", position, model.seq_length)):
+class _Run:
+    """What a finished run's checkpoint says about its data order: enough to rebuild any sample."""
+
+    def __init__(self, results: Path, root: Path):
+        self.results = Path(results)
+        self.meta = read_meta(self.results / "train" / "checkpoint")
+        self.model = C.ModelConfig(**self.meta["model"])
+        self.steps, self.batch = self.meta["train"]["steps"], self.meta["train"]["global_batch_size"]
+        self.blend = read_blend(self.results / "mix" / "blend.json", self.model)
+        self.sources = {_prefix(e["prefix"], root): e["source"] for e in self.blend["train"]}
+
+    def pieces(self, global_samples: list[int]) -> list[list[tuple[str, int, int, int]]]:
+        """Per global sample: (indexed-dataset prefix, document index, first token, end token) pieces."""
+        with adapter.distributed(1, 1, self.meta["seed"]):
+            dataset = adapter.build_train_dataset(
+                [(p, e["weight"]) for p, e in zip(self.sources, self.blend["train"])],
+                adapter.Tokenizer(vocab_size=self.blend["vocab_size"], eod=self.blend["eod"]),
+                self.model.seq_length, num_samples=self.steps * self.batch, seed=self.meta["seed"],
+                cache_dir=self.results / "train" / "dataset_cache")
+            return [adapter.sample_pieces(dataset, g) for g in global_samples]
+
+    def check(self, name: str, value: int, limit: int) -> None:
         if not 0 <= value < limit:
             raise TraceError(f"{name} {value} is out of range: the run has {limit} (0 … {limit - 1})")
-    blend = read_blend(results / "mix" / "blend.json", model)
-    sources = {_prefix(e["prefix"], root): e["source"] for e in blend["train"]}
-    global_sample = step * batch + sample
-    with adapter.distributed(1, 1, meta["seed"]):
-        dataset = adapter.build_train_dataset(
-            [(p, e["weight"]) for p, e in zip(sources, blend["train"])],
-            adapter.Tokenizer(vocab_size=blend["vocab_size"], eod=blend["eod"]), model.seq_length,
-            num_samples=steps * batch, seed=meta["seed"],
-            cache_dir=results / "train" / "dataset_cache")
-        pieces = adapter.sample_pieces(dataset, global_sample)
+
+
+def trace(results: Path, cfg: C.Config, step: int, sample: int, position: int, root: Path = ROOT) -> dict:
+    """Where input token ``position`` of sample ``sample`` in optimizer step ``step`` came from."""
+    run = _Run(results, root)
+    run.check("--step", step, run.steps)
+    run.check("--sample", sample, run.batch)
+    run.check("--position", position, run.model.seq_length)
+    global_sample = step * run.batch + sample
+    (pieces,) = run.pieces([global_sample])
     offset = position
     for prefix, doc_index, first, end in pieces:
         if offset < end - first:
@@ -57,16 +71,34 @@ def trace(results: Path, cfg: C.Config, step: int, sample: int, position: int, r
         offset -= end - first
     else:
         raise TraceError(f"position {position} of sample {global_sample} is padding, not a document token")
-    source, token_index = sources[prefix], first + offset
+    sources, token_index = run.sources, first + offset
     out = {"step": step, "sample": sample, "position": position, "global_sample": global_sample,
            "sample_pieces": [{"source": sources[p], "document_index": d, "first": a, "end": b}
                              for p, d, a, b in pieces]}
-    out["token"] = _token(results, prefix, doc_index, token_index, blend["eod"])
-    out["source"], out["document_index"], out["token_in_document"] = source, doc_index, token_index
+    out["token"] = _token(run.results, prefix, doc_index, token_index, run.blend["eod"])
+    out["source"], out["document_index"], out["token_in_document"] = sources[prefix], doc_index, token_index
     doc_id = _document_id(Path(prefix).parent / "documents.parquet", doc_index)
-    out["document"] = _origin(results, cfg, doc_id, root)
-    out["filters"] = _filters(results, cfg, out["document"])
+    out["document"] = _origin(run.results, cfg, doc_id, root)
+    out["filters"] = _filters(run.results, cfg, out["document"])
     return out
+
+
+def batch(results: Path, step: int, root: Path = ROOT) -> dict:
+    """Pythia's batch viewer: the exact tokens of every sample of optimizer step ``step`` and the
+    document ids they were cut from."""
+    run = _Run(results, root)
+    run.check("--step", step, run.steps)
+    tok = bpe.load(run.results / "tokenizer" / "tokenizer.json")
+    samples = []
+    for i, pieces in enumerate(run.pieces([step * run.batch + i for i in range(run.batch)])):
+        ids, docs = [], []
+        for prefix, doc_index, first, end in pieces:
+            ids += indexed.document(prefix, doc_index)[first:end].tolist()
+            docs.append({"source": run.sources[prefix], "first": first, "end": end,
+                         "id": _document_id(Path(prefix).parent / "documents.parquet", doc_index)})
+        samples.append({"sample": i, "tokens": ids, "text": tok.decode(ids, skip_special_tokens=False),
+                        "documents": docs})
+    return {"step": step, "global_batch_size": run.batch, "samples": samples}
 
 
 def _prefix(prefix: str, root: Path) -> str:

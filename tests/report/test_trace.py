@@ -11,7 +11,7 @@ from fastwarc.warc import ArchiveIterator
 
 from lmsci import cli
 from lmsci.crawl.extract import extract_text
-from lmsci.report.trace import TraceError, trace
+from lmsci.report.trace import TraceError, batch, trace
 from lmsci.tokenize import indexed
 from lmsci.train import adapter
 
@@ -96,3 +96,25 @@ def test_cli_prints_the_trace_as_json(tiny_run, capsys):
 def test_out_of_range_names_the_argument(tiny_run, step, sample, position, name):
     with pytest.raises(TraceError, match=f"^{name} .* out of range"):
         trace(tiny_run["results"], tiny_run["cfg"], step, sample, position)
+
+
+def test_batch_shows_exactly_the_tokens_of_each_sample_of_a_step(samples, tiny_run):
+    step = 2
+    out = batch(tiny_run["results"], step)
+    b = tiny_run["cfg"].train.global_batch_size
+    assert [smp["sample"] for smp in out["samples"]] == list(range(b))
+    lineage = {src: pl.read_parquet(tiny_run["results"] / f"tokens/{src}/documents.parquet")
+               for src in tiny_run["cfg"].sources}
+    for smp in out["samples"]:
+        tokens, pieces = samples[step * b + smp["sample"]]
+        assert smp["tokens"] == tokens.tolist()
+        for doc, (prefix, doc_index, first, end) in zip(smp["documents"], pieces, strict=True):
+            rows = lineage[doc["source"]].filter((pl.col("split") == "train") & (pl.col("index") == doc_index))
+            assert doc["id"] == rows["id"][0] and (doc["first"], doc["end"]) == (first, end)
+
+
+def test_batch_cli_prints_document_ids_and_text(tiny_run, capsys):
+    capsys.readouterr()
+    assert cli.main(["batch", "--step", "0", "--configfile", *tiny_run["config_files"]]) == 0
+    out = capsys.readouterr().out
+    assert out.count("--- step 0 sample ") == tiny_run["cfg"].train.global_batch_size
