@@ -181,6 +181,18 @@ def cmd_batch(a, _):
         print(smp["text"])
 
 
+def cmd_inspect(a, _):
+    from lmsci.report import inspect
+    results = Path(a.results or C.load(*(a.configfile or ["config.yaml"])).results)
+    if a.reason is None:
+        for reason, n in sorted(inspect.reasons(results).items()):
+            print(f"{n:8d}  {reason}")
+        return
+    for doc in inspect.samples(results, a.reason, a.n).iter_rows(named=True):
+        text = " ".join(doc["text"].split())
+        print(f"--- {doc['id']}  {doc['reason']}  {doc['url']}\n{text[:a.chars]}")
+
+
 def cmd_export_hf(a, _):
     from lmsci.evaluate.export_hf import export
     export(Path(a.checkpoint), Path(a.out), Path(a.tokenizer) if a.tokenizer else None)
@@ -278,6 +290,14 @@ def _parser() -> argparse.ArgumentParser:
         tr.add_argument(arg, type=int, required=True)
     tr.add_argument("--results", help="results directory (default: the config's `results`)")
     tr.add_argument("--configfile", nargs="+", help="config.yaml plus overlays the run used (later ones win)")
+    ins = sub.add_parser("inspect", help="audit dropped documents: counts per reason, or samples of one")
+    ins.set_defaults(fn=cmd_inspect)
+    ins.add_argument("what", choices=["dropped"])
+    ins.add_argument("--reason", help="e.g. gopher_quality/few_words, or a filter name for all its reasons")
+    ins.add_argument("-n", type=int, default=5, help="how many samples")
+    ins.add_argument("--chars", type=int, default=400, help="characters of text per sample")
+    ins.add_argument("--results", help="results directory (default: the config's `results`)")
+    ins.add_argument("--configfile", nargs="+", help="config.yaml plus overlays (later ones win)")
     bt = sub.add_parser("batch", help="the exact tokens of a training step and their document ids")
     bt.set_defaults(fn=cmd_batch)
     bt.add_argument("--step", type=int, required=True)
