@@ -17,7 +17,7 @@ from lmsci import config as C
 from lmsci.io import atomic_path, read_json, write_json
 from lmsci.provenance import git_state, hardware, packages, sha256_file
 from lmsci.report import funnel as F
-from lmsci.report import plots
+from lmsci.report import cost, plots
 
 ARTIFACTS = ("mix/blend.json", "tokenizer/tokenizer.json", "tokens/*/*.bin", "tokens/*/*.idx",
              "tokens/*/documents.parquet", "train/checkpoint/*", "train/metrics.jsonl", "eval/perplexity.json",
@@ -51,11 +51,13 @@ def context(results: Path, out_dir: Path, config_files: list[str]) -> dict:
     prov = provenance(results, config_files, out_dir)
     plots.loss_curve(metrics, blend["vocab_size"], out_dir / "loss.png")
     plots.funnel(rows, out_dir / "funnel.png")
+    mh = C.MinHashConfig(**prov["config"].get("minhash", {}))
+    plots.s_curve(mh.bands, mh.permutations // mh.bands, mh.threshold, out_dir / "s_curve.png")
     write_json(out_dir / "provenance.json", prov)
     first, last = metrics[0]["loss"], metrics[-1]["loss"]
     return {
         "run": prov["config"].get("run", out_dir.name), "funnel": rows, "blend": blend, "summary": summary,
-        "ppl": dict(sorted(ppl.items())), "prov": prov, "first_loss": first, "final_loss": last,
+        "ppl": dict(sorted(ppl.items())), "prov": prov, "cost": cost.projection(results), "minhash": mh, "first_loss": first, "final_loss": last,
         "ln_vocab": math.log(blend["vocab_size"]), "results": str(results),
         "commands": [f"git checkout {prov['git']['commit']}", "make venv",
                      ".venv/bin/snakemake --cores 2 --configfile " + " ".join(config_files), "# or: dvc repro",

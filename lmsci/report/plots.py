@@ -49,3 +49,19 @@ def _save(fig, path: Path) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", metadata=_META)
     plt.close(fig)
+
+
+def s_curve(bands: int, rows: int, threshold: float, path: Path) -> None:
+    """MinHash-LSH: probability that a pair with Jaccard similarity s becomes a candidate,
+    1 − (1 − s^rows)^bands (Leskovec, Rajaraman & Ullman, Mining of Massive Datasets §3.4)."""
+    s = [i / 200 for i in range(201)]
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    ax.plot(s, [1 - (1 - x ** rows) ** bands for x in s], lw=1.5, label=f"{bands} bands × {rows} rows")
+    if threshold > 0:
+        ax.axvline(threshold, ls="--", c="grey", lw=1, label=f"merge threshold {threshold:g}")
+    ax.set_xlabel("Jaccard similarity of the pair")
+    ax.set_ylabel("probability of being caught")
+    ax.set_title("MinHash-LSH S-curve")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    _save(fig, path)

@@ -12,6 +12,7 @@ rule build_report:
         html=f"reports/{CFG.run}/report.html",
         loss=report(f"reports/{CFG.run}/loss.png", caption="../report/loss.rst", category="Training"),
         funnel=report(f"reports/{CFG.run}/funnel.png", caption="../report/funnel.rst", category="Data"),
+        s_curve=report(f"reports/{CFG.run}/s_curve.png", caption="../report/s_curve.rst", category="Data"),
     log:
         f"{R}/logs/report.log",
     params:
