@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from lmsci.config import ModelConfig, TrainConfig
+from lmsci.tokenize import indexed
 
 VOCAB, SEQ = 300, 64
 MODEL = ModelConfig(num_layers=2, hidden_size=64, num_attention_heads=4, num_query_groups=2,
@@ -19,13 +20,7 @@ TRAIN = TrainConfig(steps=20, micro_batch_size=4, global_batch_size=8, lr=3e-3, 
 
 
 def write_indexed(prefix: Path, documents: list[list[int]]) -> None:
-    from megatron.core.datasets.indexed_dataset import IndexedDatasetBuilder  # test fixture: the tokenize format
-
-    builder = IndexedDatasetBuilder(f"{prefix}.bin", dtype=np.uint16)
-    for doc in documents:
-        builder.add_item(torch.tensor(doc, dtype=torch.int64))
-        builder.end_document()
-    builder.finalize(f"{prefix}.idx")
+    indexed.write(prefix, documents, VOCAB)  # the format the tokenize stage writes
 
 
 def learnable_documents(rng: np.random.Generator, n: int, period: int) -> list[list[int]]:
