@@ -21,12 +21,12 @@ run: venv
 	$(BIN)/python -m lmsci run --cores $(CORES)
 
 test: venv
-	$(BIN)/python -m pytest -q tests --ignore=tests/bench
+	$(BIN)/python -m pytest -q -rs tests --ignore=tests/bench
 
 # A real single-node SLURM cluster on this machine (root; installs slurm+munge with apt-get if missing),
 # then the tiny workflow with every job submitted by sbatch. `make test` runs it too.
 slurm-test: venv
-	timeout -k 30 1800 $(BIN)/python -m pytest -q -rs tests/workflow/test_slurm.py
+	LMSCI_REQUIRE_SLURM=1 timeout -k 30 1800 $(BIN)/python -m pytest -q -rs tests/workflow/test_slurm.py
 
 # datatrove, the curation benchmark's peer, lives in its own venv: its fasttext-numpy2-wheel would
 # overwrite the `fasttext` module of lmsci's fasttext-numpy2 (shared/notes/materials.md).

@@ -19,7 +19,14 @@ MEM_PERCENT=${SLURM_CLUSTER_MEM_PERCENT:-85}    # leave the OS its share of Real
 
 die() { echo "slurm_cluster.sh: error: $*" >&2; exit 1; }
 alive() { [[ -s $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
-node_state() { sinfo -h -N -o '%T' 2>/dev/null | head -1 | tr -d '*~#$@+' || true; }
+node_state() { timeout 5 sinfo -h -N -o '%T' 2>/dev/null | head -1 | tr -d '*~#$@+' || true; }
+logs_tail() {                                            # the daemons' last words, for a failed `up`
+    local f
+    for f in "$LOGDIR/slurmctld.log" "$LOGDIR/slurmd.log"; do
+        [[ -s $f ]] && { echo "--- last lines of $f:"; tail -n 15 "$f"; } >&2
+    done
+    return 0
+}
 
 install() {
     local missing=()
@@ -29,8 +36,9 @@ install() {
     export DEBIAN_FRONTEND=noninteractive
     local pkgs=(slurmctld slurmd slurm-client munge) log=/tmp/slurm_cluster.apt.log
     # Package service starts are blocked (policy-rc.d) in containers; this script starts the daemons.
-    apt-get install -y -q --no-install-recommends "${pkgs[@]}" >"$log" 2>&1 ||
-        { apt-get update -q >>"$log" 2>&1 && apt-get install -y -q --no-install-recommends "${pkgs[@]}" >>"$log" 2>&1; } ||
+    local apt=(timeout 600 apt-get -o DPkg::Lock::Timeout=120 -y -q)   # a held lock or dead mirror fails, not hangs
+    "${apt[@]}" install --no-install-recommends "${pkgs[@]}" >"$log" 2>&1 ||
+        { "${apt[@]}" update >>"$log" 2>&1 && "${apt[@]}" install --no-install-recommends "${pkgs[@]}" >>"$log" 2>&1; } ||
         die "apt-get install ${pkgs[*]} failed (see $log)"
 }
 
@@ -45,7 +53,9 @@ write_conf() {
     new=$(cat <<EOF
 $MARK; \`down\` leaves it, \`up\` rewrites it.
 ClusterName=localci
-SlurmctldHost=$host
+# Explicit loopback addresses: CI machines' hostnames often do not resolve (seen: sinfo then
+# waits ~9 s per call for a controller it cannot find, and \`up\` hung for 15 min).
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=slurm
 SlurmdUser=root
 AuthType=auth/munge
@@ -74,7 +84,7 @@ StateSaveLocation=/var/lib/slurm/slurmctld
 SlurmdSpoolDir=/var/lib/slurm/slurmd
 SlurmctldLogFile=$LOGDIR/slurmctld.log
 SlurmdLogFile=$LOGDIR/slurmd.log
-$node State=UNKNOWN
+$node NodeAddr=127.0.0.1 NodeHostname=$host State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 )
@@ -102,8 +112,8 @@ start() {
 }
 
 wait_idle() {
-    local state=""
-    for _ in $(seq $((WAIT_S * 2))); do
+    local state="" deadline=$((SECONDS + WAIT_S))
+    while ((SECONDS < deadline)); do
         state=$(node_state)
         case $state in
             idle|mixed|allocated|completing) return 0 ;;
@@ -111,6 +121,7 @@ wait_idle() {
         esac
         sleep 0.5
     done
+    logs_tail
     die "node not idle after ${WAIT_S}s (state: ${state:-no answer from slurmctld}; see $LOGDIR/)"
 }
 
