@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 CORES   ?= 2
 STAMP   := $(VENV)/.installed
 
-.PHONY: venv run test slurm-test bench bench-env lint schema dvc-repro clean
+.PHONY: venv run test slurm-test bench bench-env lint schema dvc-repro clean sweep
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -19,6 +19,11 @@ $(STAMP): pyproject.toml
 
 run: venv
 	$(BIN)/python -m lmsci run --cores $(CORES)
+
+# The scaling-law sweep (configs/sweep.yaml, ~15 min on 2 cores): results/scaling/fit.json and fit.png.
+sweep: venv
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/snakemake sweep --cores $(CORES) --configfile config.yaml configs/sweep.yaml \
+		--rerun-incomplete
 
 test: venv
 	$(BIN)/python -m pytest -q -rs tests --ignore=tests/bench

@@ -26,6 +26,7 @@ include: "workflow/rules/tokenize.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/sweep.smk"
 
 
 # Named targets (dvc.yaml's stages call these; a test keeps the two in step).
@@ -61,3 +62,9 @@ rule train:
 rule report:
     input:
         TARGETS["report"],
+
+
+# The scaling-law sweep (configs/sweep.yaml): a named target outside `all` and dvc.yaml's stages.
+rule sweep:
+    input:
+        SWEEP_TARGETS,

@@ -33,9 +33,24 @@ def cmd_tag(a, s):
     import polars as pl
     from lmsci.curate.tag import tag
     filters = _filters(a)
-    df, led = tag(pl.read_parquet(a.input), filters, a.source, a.shard)
+    from lmsci.config import C4Config
+    c4_cfg = C4Config(bad_words_file=a.c4_bad_words) if a.c4_bad_words else None
+    df, led = tag(pl.read_parquet(a.input), filters, a.source, a.shard, a.quality_model, c4_cfg)
     write_parquet(a.out, df)
     led.write(a.stats)
+
+
+def cmd_train_quality(a, s):
+    import polars as pl
+    from lmsci.curate import quality
+
+    def texts(paths):
+        return pl.concat([pl.read_parquet(p, columns=["id", "text"]) for p in paths]).sort("id")["text"].to_list()
+
+    meta = quality.train(texts(a.positives), texts(a.negatives), s["quality"], s["seed"], a.out,
+                         s["quality"].positive_sources)
+    print(f"train-quality: {meta['positives']} positives vs {meta['negatives']} of {meta['pool']} ranked "
+          f"documents -> {a.out} (sha256 {meta['model_sha256'][:16]})")
 
 
 def cmd_filter(a, s):
@@ -95,7 +110,7 @@ def cmd_curate(a, _):
     from lmsci.curate.chain import curate
     from lmsci.io import write_json
     cfg = C.load(*(a.config or [ROOT / "config.yaml"]))
-    decisions, led = curate(a.warcs, cfg, a.source)
+    decisions, led = curate(a.warcs, cfg, a.source, quality_model=a.quality_model, out_dir=Path(a.out), root=ROOT)
     write_parquet(Path(a.out) / "decisions.parquet", decisions)
     write_json(Path(a.out) / "ledger.json", led.to_dict())
     print(f"curate: {led.kept} of {led.seen} records kept -> {Path(a.out) / 'decisions.parquet'}")
@@ -117,10 +132,21 @@ def cmd_tokenize(a, s):
     import polars as pl
     from lmsci.tokenize import bpe
     from lmsci.tokenize.encode import encode_source
-    df = pl.concat([pl.read_parquet(p, columns=["id", "text"]) for p in a.inputs])
+    df = pl.concat([pl.read_parquet(p, columns=["id", "url", "text"]) for p in a.inputs])
+    index, dropped = None, []
+    if a.heldout and "decontam" in s and s["decontam"].enabled:
+        from lmsci.curate import decontam
+        from lmsci.tokenize.split import held_out
+        texts = []
+        for p in sorted(a.heldout):  # every source's valid documents: what perplexity and lm-eval score
+            other = pl.read_parquet(p, columns=["id", "text"]).sort("id")
+            texts += held_out(other["id"].to_list(), other["text"].to_list(), s["seed"], s["split"].valid_fraction)
+        index = decontam.build(texts, s["decontam"], [ROOT / x for x in s["decontam"].extra_paths])
     lineage, led = encode_source(df, bpe.load(a.tokenizer), a.source, Path(a.out_dir), s["seed"],
-                                 s["split"].valid_fraction)
+                                 s["split"].valid_fraction, index, dropped)
     write_parquet(Path(a.out_dir) / "documents.parquet", lineage)
+    write_parquet(Path(a.out_dir) / "dropped.parquet", pl.DataFrame(dropped, schema={
+        "id": pl.String, "url": pl.String, "reason": pl.String, "text": pl.String, "overlaps": pl.Int64}))
     led.write(Path(a.out_dir) / "stats.json")
 
 
@@ -145,9 +171,27 @@ def cmd_evaluate(a, s):
     perplexity(s["model"], s["train"], Path(a.blend), Path(a.checkpoint), s["evaluate"].max_tokens, Path(a.out))
 
 
+def cmd_evaluate_checkpoints(a, s):
+    from lmsci.evaluate.checkpoints import evaluate
+    evaluate(s["model"], s["train"], Path(a.blend), Path(a.train_dir), s["evaluate"].checkpoint_max_tokens,
+             Path(a.out))
+
+
+def cmd_scaling_fit(a, s):
+    from lmsci.scaling import fit, grid, plot
+    sw = s["sweep"]
+    runs = grid.collect(s["model"], sw, a.runs, [Path(p) for p in a.inputs])
+    result = fit.analyse(runs, sw.target_flops, sw.resamples, s["seed"], sw.ci_level, sw.isoflop_rtol)
+    write_json(Path(a.out_dir) / "fit.json", result)
+    plot.plot(result, Path(a.out_dir) / "fit.png")
+    p, o = result["params"], result["optimum"]
+    print(f"scaling-fit: L = {p['E']:.3f} + {p['A']:.4g}/N^{p['alpha']:.3f} + {p['B']:.4g}/D^{p['beta']:.3f} "
+          f"over {len(runs)} runs; at C = {o['C']:.3g}: N = {o['N']:.4g}, D = {o['D']:.4g} -> {a.out_dir}")
+
+
 def cmd_report(a, s):
     from lmsci.report.build import build
-    build(Path(a.results), Path(a.out_dir), a.config_files)
+    build(Path(a.results), Path(a.out_dir), a.config_files, Path(a.scaling) if a.scaling else None)
 
 
 def cmd_verify(a, _):
@@ -254,12 +298,16 @@ def _parser() -> argparse.ArgumentParser:
         if fn is not cmd_run and fn is not cmd_report:
             sp.add_argument("--cfg", required=True, help="config slice as JSON (the rules pass it)")
         for arg in args:
-            sp.add_argument(arg, **({"nargs": "+"} if arg in ("--inputs", "--config-files", "--edges") else {}),
+            sp.add_argument(arg, **({"nargs": "+"} if arg in ("--inputs", "--config-files", "--edges", "--positives",
+                                                             "--negatives") else {}),
                             required=True)
         return sp
 
     verb("extract", cmd_extract, "--source", "--kind", "--input", "--out", "--stats")
-    verb("tag", cmd_tag, "--source", "--shard", "--filters", "--input", "--out", "--stats")
+    tg = verb("tag", cmd_tag, "--source", "--shard", "--filters", "--input", "--out", "--stats")
+    tg.add_argument("--quality-model", help="trained quality classifier (model.bin), when `quality` is listed")
+    tg.add_argument("--c4-bad-words", help="C4 bad-words list (c4.bad_words_file), when `c4` is listed")
+    verb("train-quality", cmd_train_quality, "--positives", "--negatives", "--out")
     verb("filter", cmd_filter, "--source", "--shard", "--filters", "--input", "--out", "--dropped", "--stats")
     verb("dedup-exact", cmd_dedup_exact, "--source", "--inputs", "--out", "--dropped", "--stats")
     verb("pii", cmd_pii, "--source", "--shard", "--input", "--out", "--stats")
@@ -274,12 +322,20 @@ def _parser() -> argparse.ArgumentParser:
     cu.add_argument("--out", required=True, help="directory for decisions.parquet and ledger.json")
     cu.add_argument("--config", nargs="+", help="config.yaml plus overlays (default: the repository's config.yaml)")
     cu.add_argument("--source", default="crawl", help="source whose filters apply and that names the ids")
+    cu.add_argument("--quality-model", help="trained quality classifier (default: train one into OUT/quality/ "
+                    "from quality.positive_sources vs the given WARCs)")
     verb("train-tokenizer", cmd_train_tokenizer, "--inputs", "--out")
-    verb("tokenize", cmd_tokenize, "--source", "--inputs", "--tokenizer", "--out-dir")
+    tk = verb("tokenize", cmd_tokenize, "--source", "--inputs", "--tokenizer", "--out-dir")
+    tk.add_argument("--heldout", nargs="+", help="every source's deduplicated documents: their valid split is "
+                    "what training documents are decontaminated against")
     verb("mix", cmd_mix, "--inputs", "--tokenizer", "--tokens-dir", "--out")
     verb("train", cmd_train, "--blend", "--out-dir")
     verb("evaluate", cmd_evaluate, "--blend", "--checkpoint", "--out")
-    verb("report", cmd_report, "--results", "--out-dir", "--config-files")
+    verb("evaluate-checkpoints", cmd_evaluate_checkpoints, "--blend", "--train-dir", "--out")
+    sf = verb("scaling-fit", cmd_scaling_fit, "--inputs", "--out-dir")
+    sf.add_argument("--runs", nargs="+", required=True, help="<model>/<tokens> of each perplexity file, in order")
+    rp = verb("report", cmd_report, "--results", "--out-dir", "--config-files")
+    rp.add_argument("--scaling", help="scaling-law fit JSON (lmsci/scaling) to render; default: none in this run")
     vf = sub.add_parser("verify", help="re-hash every artifact a report's provenance.json lists")
     vf.set_defaults(fn=cmd_verify)
     vf.add_argument("report_dir", help="reports/<run>")

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import yaml
 
-FILTERS = ("langid", "gopher_quality", "gopher_repetition", "c4", "fineweb")
+FILTERS = ("langid", "gopher_quality", "gopher_repetition", "c4", "fineweb", "quality")
 PII_TYPES = ("email", "ip", "phone")  # what lmsci.curate.pii can replace
 
 
@@ -35,9 +35,15 @@ class SourceConfig:
 
 @dataclass(frozen=True)
 class ExtractConfig:
-    main_content: bool = True  # resiliparse main-content extraction (drops nav/header/footer)
+    # resiliparse (DCLM's extractor, Li et al. 2024) or trafilatura (FineWeb's, Penedo et al. 2024).
+    extractor: Literal["resiliparse", "trafilatura"] = "resiliparse"
+    main_content: bool = True  # resiliparse main-content extraction (drops nav/header/footer); trafilatura always
     max_bytes: int = 5_000_000  # larger payloads are dropped as too_large (FineWeb truncates at ~1 MB)
     min_chars: int = 1  # extracted text shorter than this is dropped as empty
+    # Seconds per page, else dropped as extract_timeout; 0: no limit, extracted in-process. datatrove's
+    # extractors use 0.1 s; 5 s leaves ordinary pages (~10 ms) far from the limit on a loaded machine,
+    # so the kept set does not depend on machine speed, and still stops the pathological page.
+    timeout_s: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,10 @@ class C4Config:
     terminal_punct: bool = True  # C4 keeps only lines ending in . ! ? "; FineWeb turns this rule off
     drop_lorem_ipsum: bool = True  # C4: drop any page containing "lorem ipsum"
     drop_curly_bracket: bool = True  # C4: drop any page containing "{" (removes code)
+    # Newline-separated words or phrases; a page containing any (whole words, any case) is dropped.
+    # C4 used the LDNOOBW English list ("List of Dirty, Naughty, Obscene or Otherwise Bad Words");
+    # it is not bundled and never downloaded: point at your copy (relative to the repository root).
+    bad_words_file: str = ""  # "": no bad-words rule
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,42 @@ class SplitConfig:
 
 
 @dataclass(frozen=True)
+class QualityConfig:
+    # Model-based quality filter as DCLM (Li et al. 2024, Sec. 4.4): a fastText classifier trained in
+    # the workflow (results/quality/model.bin) on positives from these sources' extracted documents
+    # against a seeded sample of the documents it ranks (those of every source listing `quality`).
+    positive_sources: list[str] = field(default_factory=lambda: ["wiki"])
+    negatives_per_positive: float = 1.0  # DCLM trains on balanced classes
+    # top_fraction: keep documents in the top `top_fraction` of the ranked pool's scores (DCLM keeps
+    # the top 10 %); threshold: keep documents whose P(positive) >= `threshold` (0.5: the
+    # classifier's own decision boundary).
+    mode: Literal["threshold", "top_fraction"] = "top_fraction"
+    top_fraction: float = 0.1
+    threshold: float = 0.5
+    # fastText (Joulin et al. 2017): word bigrams as DCLM's classifier; 25 epochs as fastText's tutorial
+    # suggests for small training sets (its lr 1.0 scores the same here as 0.5); dim and bucket kept
+    # small so the model file is ~16 MB, not fastText's ~800 MB default.
+    word_ngrams: int = 2
+    epoch: int = 25
+    lr: float = 0.5
+    dim: int = 32
+    bucket: int = 65_536
+
+
+@dataclass(frozen=True)
+class DecontamConfig:
+    # Brown et al. 2020 (GPT-3), Appendix C: a training document sharing a 13-gram (lower-cased word
+    # tokens) with an evaluation text is contaminated. Here the evaluation texts are every source's
+    # held-out (valid) documents, which validation perplexity and the local lm-eval tasks come from,
+    # plus extra_paths; a contaminated training document is dropped whole (GPT-3 cut out the span).
+    enabled: bool = True
+    ngram: int = 13
+    min_overlaps: int = 1  # distinct shared n-grams that make a document contaminated
+    # Benchmark texts to add: .jsonl(.gz) (each object's "text") or .txt (blank-line separated texts).
+    extra_paths: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     # Llama-style GPT: RMSNorm, SwiGLU, RoPE, GQA (num_query_groups < num_attention_heads).
     num_layers: int
@@ -152,6 +198,9 @@ class ModelConfig:
     rotary_base: int = 10_000  # Llama 1/2 (Touvron et al. 2023)
     norm_epsilon: float = 1e-5  # Llama 2
     init_method_std: float = 0.02  # GPT-2 / Megatron default
+    # A published shape (lmsci.train.presets: Pythia, Biderman et al. 2023; Llama 3.2 1B; Llama 2 7B)
+    # that fills the fields above; fields given explicitly override it. "" = every field explicit.
+    preset: Literal["", "tiny", "pythia-160m", "pythia-410m", "pythia-1b", "llama-1b", "llama-7b"] = ""
 
 
 @dataclass(frozen=True)
@@ -170,6 +219,13 @@ class TrainConfig:
     tensor_parallel: int = 1
     pipeline_parallel: int = 1
     data_parallel: int = 1
+    # SLURM: nodes to spread the tensor × pipeline × data-parallel ranks over (srun + torchrun,
+    # lmsci.train.launch) and GPUs per node, one rank each (0: CPU ranks over gloo).
+    nodes: int = 1
+    gpus_per_node: int = 0
+    # Model chunks per pipeline rank: > 1 is megatron's interleaved 1F1B schedule (Narayanan et al.
+    # 2021, §2.2: the bubble shrinks by this factor for that many times the p2p traffic); 1 = plain 1F1B.
+    virtual_pipeline: int = 1
     # megatron's DistributedOptimizer (ZeRO-1: Adam state sharded over data-parallel ranks); lmsci
     # fixes its resume without Apex/TE (lmsci.train.adapter, /work/shared/notes/megatron-cpu.md).
     use_distributed_optimizer: bool = False
@@ -200,6 +256,35 @@ class TrainConfig:
 @dataclass(frozen=True)
 class EvaluateConfig:
     max_tokens: int = 200_000  # validation tokens scored per source
+    # Per source at every saved checkpoint (eval/checkpoints.json): the same first tokens of each valid
+    # set at each step, as Pythia evaluates its 154 checkpoints on fixed sets (Biderman et al. 2023, §3);
+    # smaller than max_tokens because the default run saves 9 checkpoints and scores them all on CPU.
+    checkpoint_max_tokens: int = 8192
+
+
+@dataclass(frozen=True)
+class SweepModelConfig:
+    # One model shape of the scaling sweep; the other `model` fields (seq_length, norm, RoPE) are shared.
+    name: str  # an identifier; runs land in <results>/sweep/<name>/<tokens>/
+    num_layers: int
+    hidden_size: int
+    num_attention_heads: int
+    num_query_groups: int
+    ffn_hidden_size: int
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    # The scaling-law sweep (`snakemake sweep`, configs/sweep.yaml; lmsci.scaling): one run per
+    # model × token budget, trained like `train` but for tokens / (global_batch_size × seq_length)
+    # steps, scored with `evaluate`, then L(N, D) = E + A/N^α + B/D^β fitted (Hoffmann et al. 2022).
+    models: list[SweepModelConfig] = field(default_factory=list)  # empty: no sweep
+    tokens: list[int] = field(default_factory=list)  # training tokens of a run; multiples of the tokens per step
+    warmup_fraction: float = 0.1  # warmup steps / steps of a run (config.yaml's train: 30 of 300)
+    target_flops: float = 5.76e23  # C for the compute-optimal N, D: Gopher's budget (Hoffmann et al. 2022, Sec. 3.4)
+    resamples: int = 200  # bootstrap resamples of the runs (seeded by `seed`) for the confidence intervals
+    ci_level: float = 0.95  # percentile interval
+    isoflop_rtol: float = 0.1  # runs whose 6·N·D agree within this share form one IsoFLOP budget
 
 
 @dataclass(frozen=True)
@@ -222,6 +307,9 @@ class Config:
     fineweb: FineWebConfig = field(default_factory=FineWebConfig)
     pii: PiiConfig = field(default_factory=PiiConfig)
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    decontam: DecontamConfig = field(default_factory=DecontamConfig)
+    sweep: SweepConfig = field(default_factory=SweepConfig)
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -278,6 +366,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
 
 
 def _build(cls: type, data: dict, prefix: str = "") -> Any:
+    if cls is ModelConfig and data.get("preset"):
+        data = _with_preset(data, prefix)
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for k in data:
@@ -292,6 +382,16 @@ def _build(cls: type, data: dict, prefix: str = "") -> Any:
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise ConfigError(f"missing required config key '{key}'; add it to the config file")
     return cls(**kwargs)
+
+
+def _with_preset(data: dict, prefix: str) -> dict:
+    """``model:`` with its preset's shape under the explicitly given fields."""
+    from lmsci.train.presets import PRESETS  # plain data, no torch
+
+    name = data["preset"]
+    if name not in PRESETS:
+        raise ConfigError(f"config key '{prefix}.preset': unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    return {**PRESETS[name], **data}
 
 
 def _check(cfg: Config, root: Path | None) -> None:
@@ -328,10 +428,18 @@ def _check(cfg: Config, root: Path | None) -> None:
         "train.lr": cfg.train.lr, "train.tensor_parallel": cfg.train.tensor_parallel,
         "train.pipeline_parallel": cfg.train.pipeline_parallel, "train.data_parallel": cfg.train.data_parallel,
         "train.log_interval": cfg.train.log_interval, "evaluate.max_tokens": cfg.evaluate.max_tokens,
+        "evaluate.checkpoint_max_tokens": cfg.evaluate.checkpoint_max_tokens,
     }
     for key, v in positive.items():
         if v <= 0:
             fail(key, f"must be > 0 (got {v})")
+    bad = Path(cfg.c4.bad_words_file)
+    if cfg.c4.bad_words_file and (root is not None or bad.is_absolute()):  # relative: checked against root
+        if not (root / bad if root is not None else bad).is_file():
+            fail("c4.bad_words_file", f"file not found: {cfg.c4.bad_words_file}; point at a newline-separated "
+                 "word list (e.g. your copy of LDNOOBW's 'en') or set it to \"\"")
+    if cfg.extract.timeout_s < 0:
+        fail("extract.timeout_s", f"must be >= 0 (got {cfg.extract.timeout_s:g}); 0 turns the limit off")
     if not 0.0 <= cfg.langid.threshold <= 1.0:
         fail("langid.threshold", "must be a probability in [0, 1]")
     for lang, v in cfg.langid.thresholds.items():
@@ -347,6 +455,32 @@ def _check(cfg: Config, root: Path | None) -> None:
         fail("minhash.threshold", "must be in [0, 1]")
     if not 0.0 < cfg.split.valid_fraction < 1.0:
         fail("split.valid_fraction", "must be in (0, 1)")
+    q = cfg.quality
+    if any("quality" in src.filters for src in cfg.sources.values()):
+        for name in q.positive_sources:
+            if name not in cfg.sources:
+                fail("quality.positive_sources", f"unknown source '{name}'; choose from {', '.join(cfg.sources)}")
+            if "quality" in cfg.sources[name].filters:
+                fail("quality.positive_sources", f"source '{name}' lists the quality filter it would train")
+        if not q.positive_sources:
+            fail("quality.positive_sources", "list at least one source of positive (high-quality) documents")
+    if not 0.0 < q.top_fraction <= 1.0:
+        fail("quality.top_fraction", "must be in (0, 1]")
+    if not 0.0 <= q.threshold <= 1.0:
+        fail("quality.threshold", "must be a probability in [0, 1]")
+    if q.negatives_per_positive <= 0 or min(q.word_ngrams, q.epoch, q.dim, q.bucket) <= 0 or q.lr <= 0:
+        fail("quality", "negatives_per_positive, word_ngrams, epoch, lr, dim and bucket must be > 0")
+    if q.dim * q.bucket < 32_768:  # lmsci.curate.quality: the input matrix must be >= 128 KiB (fresh pages)
+        fail("quality.bucket", "dim x bucket must be >= 32768 (a smaller fastText matrix cannot be trained "
+             "deterministically)")
+    d = cfg.decontam
+    if d.ngram <= 0 or d.min_overlaps <= 0:
+        fail("decontam.ngram", f"ngram and min_overlaps must be > 0 (got {d.ngram}, {d.min_overlaps})")
+    for p in d.extra_paths:
+        if not p.endswith((".jsonl", ".jsonl.gz", ".txt")):
+            fail("decontam.extra_paths", f"{p}: expected a .jsonl, .jsonl.gz or .txt file")
+        if root is not None and not (root / p).is_file():
+            fail("decontam.extra_paths", f"file not found: {p}; fix the path")
     if cfg.tokenizer.vocab_size < 257:
         fail("tokenizer.vocab_size", "must exceed the 256 byte symbols plus the end-of-document token")
     m, t = cfg.model, cfg.train
@@ -364,8 +498,20 @@ def _check(cfg: Config, root: Path | None) -> None:
         fail("train.tensor_parallel", f"must divide model.ffn_hidden_size {m.ffn_hidden_size}")
     if m.num_layers % t.pipeline_parallel:
         fail("train.pipeline_parallel", f"must divide model.num_layers {m.num_layers}")
+    if t.nodes < 1 or t.world_size % t.nodes:
+        fail("train.nodes", f"must be >= 1 and divide tensor × pipeline × data parallel = {t.world_size}")
+    if t.gpus_per_node not in (0, t.world_size // t.nodes):
+        fail("train.gpus_per_node", f"must be 0 (CPU) or the ranks per node, {t.world_size // t.nodes} (one per GPU)")
     if t.global_batch_size % (t.micro_batch_size * t.data_parallel):
         fail("train.global_batch_size", "must be a multiple of micro_batch_size × data_parallel")
+    if t.virtual_pipeline < 1 or (t.virtual_pipeline > 1 and t.pipeline_parallel == 1):
+        fail("train.virtual_pipeline", "must be 1, or > 1 only with train.pipeline_parallel > 1 (interleaved 1F1B)")
+    if m.num_layers % (t.pipeline_parallel * t.virtual_pipeline):
+        fail("train.virtual_pipeline", f"pipeline_parallel × virtual_pipeline must divide model.num_layers {m.num_layers}")
+    micro = t.global_batch_size // (t.micro_batch_size * t.data_parallel)
+    if t.virtual_pipeline > 1 and micro % t.pipeline_parallel:  # megatron's microbatch_group_size_per_vp_stage
+        fail("train.virtual_pipeline", f"interleaving needs micro-batches per step ({micro}) to be a multiple of "
+             f"pipeline_parallel ({t.pipeline_parallel}); raise global_batch_size or lower micro_batch_size")
     if not 0 <= t.warmup_steps < t.steps:
         fail("train.warmup_steps", f"must be in [0, steps={t.steps})")
     if not 0.0 <= t.min_lr_ratio <= 1.0:
@@ -379,6 +525,37 @@ def _check(cfg: Config, root: Path | None) -> None:
         fail("train.peak_tflops", "must be > 0 (TFLOP/s of one accelerator; 0.256 for the reference CPU)")
     if t.loss_spike_zscore <= 0:
         fail("train.loss_spike_zscore", "must be > 0 (set train.loss_spike_window: 0 to disable)")
+    if cfg.sweep.models or cfg.sweep.tokens:
+        _check_sweep(cfg, fail)
+
+
+def _check_sweep(cfg: Config, fail) -> None:
+    from lmsci.scaling.grid import run_config, tokens_per_step  # config only, no torch
+
+    sw = cfg.sweep
+    if not sw.models or not sw.tokens:
+        fail("sweep", "list both sweep.models and sweep.tokens (or neither: no sweep)")
+    names = [m.name for m in sw.models]
+    if len(set(names)) != len(names) or not all(n.isidentifier() for n in names):
+        fail("sweep.models", f"names must be unique identifiers (letters, digits, _); got {names}")
+    per_step = tokens_per_step(cfg.model, cfg.train)
+    for t in sw.tokens:
+        if t <= 0 or t % per_step:
+            fail("sweep.tokens", f"{t} is not a positive multiple of the {per_step} tokens per step "
+                 "(train.global_batch_size × model.seq_length)")
+    if len(set(sw.tokens)) != len(sw.tokens):
+        fail("sweep.tokens", "budgets must be distinct")
+    if not 0.0 <= sw.warmup_fraction < 1.0:
+        fail("sweep.warmup_fraction", "must be in [0, 1)")
+    if sw.target_flops <= 0 or sw.resamples <= 0 or not 0.0 < sw.ci_level < 1.0 or sw.isoflop_rtol < 0:
+        fail("sweep", "target_flops and resamples must be > 0, ci_level in (0, 1), isoflop_rtol >= 0")
+    for i, m in enumerate(sw.models):
+        for t in sw.tokens:
+            try:
+                model, train = run_config(cfg.model, cfg.train, sw, m.name, t)
+                _check(dataclasses.replace(cfg, model=model, train=train, sweep=SweepConfig()), None)
+            except ConfigError as e:
+                fail(f"sweep.models[{i}]", f"run {m.name}/{t}: {e}")
 
 
 def from_dict(data: dict, root: Path | str | None = None) -> Config:
@@ -458,6 +635,9 @@ def _schema(tp: Any) -> dict:
 def json_schema() -> dict:
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "lmsci config", **_schema(Config)}
     schema["properties"]["sources"]["minProperties"] = 1
+    model = schema["properties"]["model"]  # a preset supplies the shape; seq_length is always explicit
+    model["anyOf"] = [{"required": ["preset"]}, {"required": [k for k in model["required"] if k != "seq_length"]}]
+    model["required"] = ["seq_length"]
     return schema
 
 

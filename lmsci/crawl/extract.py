@@ -1,4 +1,8 @@
-"""WARC response records → main-content text (resiliparse), one document per record.
+"""WARC response records → main-content text, one document per record.
+
+The extractor (resiliparse or trafilatura, keeping code and math) is :mod:`lmsci.crawl.html2text`;
+with ``extract.timeout_s`` > 0 it runs in a worker process that is killed past the limit
+(:mod:`lmsci.crawl.sandbox`), and the page is dropped as ``extract/timeout``.
 
 Charset: the HTTP ``Content-Type`` header first, then the HTML ``<meta charset>``
 (``detect_encoding(..., from_html_meta=True)``; without it resiliparse mislabels EUC-KR
@@ -11,15 +15,16 @@ import zlib
 from pathlib import Path
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
-from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
 from lmsci.config import ExtractConfig
 from lmsci.crawl.documents import doc_id, frame, shard_name
+from lmsci.crawl.html2text import html_to_text
+from lmsci.crawl.sandbox import ExtractError, ExtractTimeout, Sandbox
 from lmsci.ledger import Ledger
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-REASONS = ("http_status", "not_html", "too_large", "empty")
+REASONS = ("http_status", "not_html", "too_large", "timeout", "empty")
 
 
 class CorruptShard(RuntimeError):
@@ -63,9 +68,27 @@ def charset(http_charset: str | None, raw: bytes) -> str:
     return detect_encoding(raw, from_html_meta=True)
 
 
+def decode(raw: bytes, http_charset: str | None) -> str:
+    return bytes_to_str(raw, charset(http_charset, raw))
+
+
 def extract_text(raw: bytes, http_charset: str | None, cfg: ExtractConfig) -> str:
-    html = bytes_to_str(raw, charset(http_charset, raw))
-    return extract_plain_text(html, main_content=cfg.main_content, alt_texts=False, preserve_formatting=True)
+    """In-process extraction, no time limit (``lmsci trace`` re-extracts one known record)."""
+    return html_to_text(decode(raw, http_charset), cfg.extractor, cfg.main_content)
+
+
+def _extract(raw: bytes, http_charset: str | None, cfg: ExtractConfig, sandbox: Sandbox | None):
+    """(text, None) or (None, drop reason); every failure is a named reason, never an exception."""
+    try:
+        if sandbox is None:
+            return extract_text(raw, http_charset, cfg), None
+        return sandbox.extract(decode(raw, http_charset)), None
+    except ExtractTimeout:
+        return None, "timeout"
+    except ExtractError as e:
+        return None, f"error/{e.name}"
+    except (ValueError, UnicodeError, RuntimeError) as e:  # WorkerDied included; counted, never swallowed
+        return None, f"error/{type(e).__name__}"
 
 
 def _drop_reason(record, raw: bytes, cfg: ExtractConfig) -> str | None:
@@ -88,6 +111,7 @@ def extract_shard(source: str, path: str | Path, cfg: ExtractConfig, dropped: li
     led = Ledger("extract", source, shard)
     led.bytes_in = Path(path).stat().st_size
     rows, pos = [], 0
+    sandbox = Sandbox(cfg.extractor, cfg.main_content, cfg.timeout_s) if cfg.timeout_s > 0 else None
     try:
         for rec in ArchiveIterator(str(path), record_types=WarcRecordType.any_type, parse_http=True):
             pos = rec.stream_pos
@@ -97,13 +121,9 @@ def extract_shard(source: str, path: str | Path, cfg: ExtractConfig, dropped: li
             raw = rec.reader.read(cfg.max_bytes + 1)
             reason = _drop_reason(rec, raw, cfg)
             if reason is None:
-                try:
-                    text = extract_text(raw, rec.http_charset, cfg)
-                except (ValueError, UnicodeError, RuntimeError) as e:  # counted, never swallowed
-                    reason = f"error/{type(e).__name__}"
-                else:
-                    if len(text.strip()) < cfg.min_chars:
-                        reason = "empty"
+                text, reason = _extract(raw, rec.http_charset, cfg, sandbox)
+                if reason is None and len(text.strip()) < cfg.min_chars:
+                    reason = "empty"
             if reason is not None:
                 reason = reason if reason.startswith("error/") else f"extract/{reason}"
                 led.drop(reason, len(raw))
@@ -116,6 +136,9 @@ def extract_shard(source: str, path: str | Path, cfg: ExtractConfig, dropped: li
                          "record_id": rec.record_id, "url": rec.headers.get("WARC-Target-URI", ""), "text": text})
     except (OSError, ValueError, RuntimeError) as e:
         raise CorruptShard(f"{path}: unreadable after byte offset {pos}: {e}") from None
+    finally:
+        if sandbox is not None:
+            sandbox.close()
     with open(path, "rb") as f:
         gzipped = f.read(2) == b"\x1f\x8b"
     if gzipped:

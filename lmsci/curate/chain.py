@@ -2,7 +2,9 @@
 
 The same functions the workflow's rules call, in the workflow's order — extract, tag, filter,
 PII, exact dedup, MinHash dedup — on the given WARC files with one config. Every record
-ends up in one decision row; the ledger adds the stages' ledgers up.
+ends up in one decision row; the ledger adds the stages' ledgers up. When the source lists the
+``quality`` filter and no trained model is given, one is trained as the workflow's train_quality
+rule does: ``quality.positive_sources``' files against the given WARCs' extracted documents.
 """
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ import polars as pl
 from lmsci.config import Config
 from lmsci.crawl.documents import shard_name
 from lmsci.crawl.extract import extract_shard
+from lmsci.crawl.jsonl import read_shard
 from lmsci.curate import filter as filt
-from lmsci.curate import pii
+from lmsci.curate import pii, quality
 from lmsci.curate.registry import FILTERS
 from lmsci.curate.tag import tag
 from lmsci.dedup import exact, minhash
@@ -58,20 +61,46 @@ def _total(ledgers: list[Ledger], source: str) -> Ledger:
     return total
 
 
-def curate(warcs: list[str | Path], cfg: Config, source: str = "crawl") -> tuple[pl.DataFrame, Ledger]:
-    """WARC files → (one decision row per WARC response record, sorted by document id; the chain's ledger)."""
+def train_quality(extracted: list[pl.DataFrame], cfg: Config, out: Path, root: Path | None = None) -> Path:
+    """Train the quality classifier into ``out`` (model.bin + model.json): positives from the config's
+    ``quality.positive_sources`` files (relative to ``root``), the ranked pool = ``extracted``."""
+    positives = []
+    for name in cfg.quality.positive_sources:
+        src = cfg.sources[name]
+        for p in src.paths:
+            path = Path(root or ".") / p
+            docs = extract_shard(name, path, cfg.extract)[0] if src.kind == "warc" else read_shard(name, path)[0]
+            positives.append(docs.select("id", "text"))
+    pos = pl.concat(positives).sort("id")["text"].to_list() if positives else []
+    pool = pl.concat([d.select("id", "text") for d in extracted]).sort("id")["text"].to_list()
+    quality.train(pos, pool, cfg.quality, cfg.seed, out, cfg.quality.positive_sources)
+    return out
+
+
+def curate(warcs: list[str | Path], cfg: Config, source: str = "crawl", quality_model: str | Path | None = None,
+           out_dir: Path | None = None, root: Path | None = None) -> tuple[pl.DataFrame, Ledger]:
+    """WARC files → (one decision row per WARC response record, sorted by document id; the chain's ledger).
+
+    ``quality_model``: a trained classifier for the ``quality`` filter; without one it is trained into
+    ``out_dir/quality/model.bin``."""
     filters = cfg.sources[source].filters if source in cfg.sources else list(FILTERS)
     ledgers: list[Ledger] = []
     decisions: list[pl.DataFrame] = []
     redacted: list[pl.DataFrame] = []
+    extracted = []
     for path in warcs:
-        shard = shard_name(path)
         dropped: list[dict] = []
         docs, led = extract_shard(source, path, cfg.extract, dropped)
         ledgers.append(led)
         if dropped:
             decisions.append(_rows(pl.DataFrame(dropped), kept=False))
-        tagged, led = tag(docs, filters, source, shard)
+        extracted.append((shard_name(path), docs))
+    if "quality" in filters and quality_model is None:
+        if out_dir is None:
+            raise ValueError("curate: the quality filter needs --quality-model or an output directory to train one in")
+        quality_model = train_quality([d for _, d in extracted], cfg, Path(out_dir) / "quality" / "model.bin", root)
+    for shard, docs in extracted:
+        tagged, led = tag(docs, filters, source, shard, quality_model, cfg.c4)
         ledgers.append(led)
         kept, rejected, led = filt.apply(tagged, filters, cfg, source, shard)
         ledgers.append(led)

@@ -36,20 +36,29 @@ def perplexity(model: ModelConfig, train: TrainConfig, blend_path: Path, checkpo
         raise EvaluateError(f"checkpoint {checkpoint_dir} was trained with model {meta['model']}, "
                             f"not the configured {dataclasses.asdict(model)}; retrain or fix the model config")
     seed = int(meta.get("seed", 0))  # irrelevant to the scores (weights are loaded), kept for the RNG setup
-    per_source = {}
     with adapter.distributed(1, 1, seed):
         module = adapter.build_model(model, blend["vocab_size"], 1, 1, wrap_ddp=False)
         adapter.load_checkpoint(Path(checkpoint_dir), module)
-        for entry in blend["valid"]:
-            tokens = torch.from_numpy(adapter.read_tokens(entry["prefix"], max_tokens + 1))
-            per_source[entry["source"]] = _score(module, tokens, model.seq_length, train.micro_batch_size)
-    result = {"per_source": per_source}
+        result = {"per_source": score_sources(module, blend, model, train, max_tokens)}
+    write(out_json, result)
+    return result
+
+
+def score_sources(module, blend: dict, model: ModelConfig, train: TrainConfig, max_tokens: int) -> dict:
+    """source → {tokens, loss, ppl} for every ``blend["valid"]`` entry, with ``module``'s current weights."""
+    per_source = {}
+    for entry in blend["valid"]:
+        tokens = torch.from_numpy(adapter.read_tokens(entry["prefix"], max_tokens + 1))
+        per_source[entry["source"]] = _score(module, tokens, model.seq_length, train.micro_batch_size)
+    return per_source
+
+
+def write(out_json: Path, result: dict) -> None:
     out_json = Path(out_json)
     out_json.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_json.with_name(f".{out_json.name}.tmp")
     tmp.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, out_json)
-    return result
 
 
 def _score(module, tokens: torch.Tensor, seq_length: int, batch_size: int) -> dict:

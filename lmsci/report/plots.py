@@ -27,6 +27,43 @@ def loss_curve(metrics: list[dict], vocab_size: int, path: Path) -> None:
     _save(fig, path)
 
 
+def training_curves(metrics: list[dict], path: Path) -> None:
+    """Loss, learning rate, gradient norm and throughput per step, one panel each."""
+    steps = [m["step"] for m in metrics]
+    panels = (("loss", "loss (nats/token)"), ("lr", "learning rate"), ("grad_norm", "gradient norm (L2)"),
+              ("tokens_per_s", "throughput (tokens/s)"))
+    fig, axes = plt.subplots(2, 2, figsize=(10, 6), dpi=100, sharex=True)
+    for ax, (key, label) in zip(axes.flat, panels):
+        ys = [m.get(key) for m in metrics]
+        pts = [(x, y) for x, y in zip(steps, ys) if isinstance(y, (int, float)) and math.isfinite(y)]
+        if pts:
+            ax.plot([x for x, _ in pts], [y for _, y in pts], lw=1.1)
+        else:
+            ax.text(0.5, 0.5, f"no {key} in metrics.jsonl", ha="center", va="center", transform=ax.transAxes)
+        ax.set_title(label)
+        ax.grid(alpha=0.3)
+    for ax in axes[1]:
+        ax.set_xlabel("step")
+    _save(fig, path)
+
+
+def checkpoint_perplexity(evals: list[dict], path: Path) -> None:
+    """Validation perplexity per source against the step of each checkpoint (log y)."""
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    sources = sorted({s for e in evals for s in e["per_source"]})
+    for src in sources:
+        pts = [(e["step"], e["per_source"][src]["ppl"]) for e in evals if src in e["per_source"]]
+        ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", lw=1.2, label=src)
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_yscale("log")
+    ax.set_xlabel("checkpoint step")
+    ax.set_ylabel("validation perplexity")
+    ax.set_title("Validation perplexity per source, by checkpoint")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    _save(fig, path)
+
+
 def funnel(rows: list[dict], path: Path) -> None:
     sources = sorted({r["source"] for r in rows})
     stages = list(dict.fromkeys(r["stage"] for r in rows))

@@ -3,7 +3,11 @@
 ``provenance.json`` names the results directory twice: relative to the report directory
 (``results_dir_from_report``; survives moving the repository) and as given to the report build
 (``results_dir``; relative to the working directory it ran in). The first that exists is used,
-unless the caller names one.
+unless the caller names one. Besides the artifacts under it, the report's inputs outside the
+results directory (config files, a scaling fit: ``inputs``, found relative to the report directory
+first — ``inputs_from_report`` — then as given) and
+the report's own files (plots, report.md, report.html: ``report_files``) are re-hashed too; their
+lines are marked ``[input]`` and ``[report]``.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ class VerifyError(RuntimeError):
 
 @dataclass(frozen=True)
 class Problem:
-    artifact: str  # path relative to the results directory, as provenance.json lists it
+    artifact: str  # path relative to the results directory (or, marked, to the report), as provenance.json lists it
     kind: str  # "missing" or "mismatch"
     expected: str
     actual: str = ""
@@ -47,7 +51,7 @@ def results_dir(report_dir: Path, prov: dict, override: Path | None = None) -> P
 
 
 def verify(report_dir: Path, results: Path | None = None) -> tuple[Path, int, list[Problem]]:
-    """Return (results directory used, number of artifacts checked, problems in artifact order)."""
+    """Return (results directory used, number of files checked, problems: artifacts, inputs, report files)."""
     path = Path(report_dir) / "provenance.json"
     if not path.is_file():
         raise VerifyError(f"{path} not found; is {report_dir} a report directory (reports/<run>)?")
@@ -56,11 +60,20 @@ def verify(report_dir: Path, results: Path | None = None) -> tuple[Path, int, li
     if not isinstance(artifacts, dict) or not artifacts:
         raise VerifyError(f"{path} lists no artifacts; rebuild the report")
     root = results_dir(Path(report_dir), prov, results)
-    problems = []
-    for rel, expected in sorted(artifacts.items()):
-        f = root / rel
-        if not f.is_file():
-            problems.append(Problem(rel, "missing", expected))
-        elif (actual := sha256_file(f)) != expected:
-            problems.append(Problem(rel, "mismatch", expected, actual))
-    return root, len(artifacts), problems
+    from_report = prov.get("inputs_from_report") or {}
+
+    def input_paths(p: str) -> list[Path]:
+        return ([Path(report_dir) / from_report[p]] if p in from_report else []) + [Path(p)]
+
+    groups = [("", lambda rel: [root / rel], artifacts), ("[input] ", input_paths, prov.get("inputs") or {}),
+              ("[report] ", lambda rel: [Path(report_dir) / rel], prov.get("report_files") or {})]
+    problems, n = [], 0
+    for label, where, listed in groups:
+        n += len(listed)
+        for rel, expected in sorted(listed.items()):
+            f = next((c for c in where(rel) if c.is_file()), None)
+            if f is None:
+                problems.append(Problem(label + rel, "missing", expected))
+            elif (actual := sha256_file(f)) != expected:
+                problems.append(Problem(label + rel, "mismatch", expected, actual))
+    return root, n, problems

@@ -22,3 +22,9 @@ def assign(ids: list[str], seed: int, valid_fraction: float) -> list[str]:
     if len(ids) > 1 and "train" not in split:
         split[max(range(len(ids)), key=u.__getitem__)] = "train"
     return split
+
+
+def held_out(ids: list[str], texts: list[str], seed: int, valid_fraction: float) -> list[str]:
+    """The texts :func:`assign` puts in ``valid`` — a source's evaluation documents (lmsci.curate.decontam
+    checks every source's training documents against those of all sources)."""
+    return [t for t, s in zip(texts, assign(ids, seed, valid_fraction)) if s == "valid"]

@@ -1,1 +1,1 @@
-"""Training: megatron-core behind one adapter (``adapter.py``), a pure LR schedule and the loop."""
+"""Training: megatron-core behind one adapter package (``adapter/``), a pure LR schedule and the loop."""

@@ -10,18 +10,27 @@ A checkpoint is complete once ``lmsci_meta.json`` is in it: it is written into `
 renamed, so a run killed mid-save leaves only a ``.tmp`` directory, which resuming ignores.
 
 lmsci_meta.json holds the step, consumed samples, the LR of the next step, the seed, the resolved
-model and train config, the layout that wrote it and the data fingerprint; lmsci_metrics.jsonl
-the metrics rows up to the step, so a resumed run's metrics.jsonl is complete.
+model and train config, the layout that wrote it, the data fingerprint and the training code's
+version; lmsci_metrics.jsonl the metrics rows up to the step, so a resumed run's metrics.jsonl is
+complete.
+
+Stale checkpoints: when lmsci's training code changes, Snakemake reruns the train rule and deletes
+its declared output ``checkpoint/`` — but ``checkpoints/`` cannot be declared (Snakemake would
+delete it before every job, and with it the intermediate checkpoints a killed run resumes from).
+So each checkpoint carries :func:`code_version` (the same hash the rule's ``code`` param holds) and
+:func:`remove_stale` deletes, with a log line, those another version wrote before a run starts.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
 
+from lmsci import provenance
 from lmsci.config import ModelConfig, TrainConfig
 from lmsci.train import adapter
 
@@ -29,7 +38,8 @@ META, METRICS = "lmsci_meta.json", "lmsci_metrics.jsonl"
 FINAL, INTERMEDIATE = "checkpoint", "checkpoints"
 # Train keys that may change on resume: the layout (dist_checkpointing reshards; data order is a
 # function of the step alone), logging, the checkpoint schedule and the data-change switch itself.
-RESUMABLE_CHANGES = {"tensor_parallel", "pipeline_parallel", "data_parallel", "micro_batch_size", "log_interval",
+RESUMABLE_CHANGES = {"tensor_parallel", "pipeline_parallel", "data_parallel", "virtual_pipeline", "nodes", "gpus_per_node",
+                     "micro_batch_size", "log_interval",
                      "checkpoint_log_max", "checkpoint_interval", "checkpoint_steps", "allow_data_change",
                      "peak_tflops", "loss_spike_window", "loss_spike_zscore"}
 
@@ -63,14 +73,27 @@ def fingerprint(blend_path: Path, blend: dict, seq_length: int) -> dict:
 
 def layout(train: TrainConfig) -> dict:
     return {"tensor_parallel": train.tensor_parallel, "pipeline_parallel": train.pipeline_parallel,
-            "data_parallel": train.data_parallel}
+            "virtual_pipeline": train.virtual_pipeline, "data_parallel": train.data_parallel}
 
 
 def meta(step: int, seed: int, model: ModelConfig, train: TrainConfig, data_fingerprint: dict, lr_next: float,
          has_optimizer: bool) -> dict:
     return {"step": step, "consumed_samples": step * train.global_batch_size, "lr_next": lr_next, "seed": seed,
             "model": dataclasses.asdict(model), "train": dataclasses.asdict(train), "layout": layout(train),
-            "has_optimizer": has_optimizer, "data_fingerprint": data_fingerprint}
+            "has_optimizer": has_optimizer, "data_fingerprint": data_fingerprint, "code_version": code_version()}
+
+
+CODE_VERSION_ENV = "LMSCI_CODE_VERSION"
+
+
+@functools.cache
+def code_version() -> str:
+    """The training code's version: what workflow/rules/train.smk's ``code`` param hashes.
+
+    Hashed once per process; torchrun workers inherit the launcher's value through the environment
+    (``CODE_VERSION_ENV``), so every rank of a run agrees even if a file is edited while it starts.
+    """
+    return os.environ.get(CODE_VERSION_ENV) or provenance.code_version("train", "config", "cli")
 
 
 def read_meta(checkpoint_dir: Path) -> dict:
@@ -79,11 +102,25 @@ def read_meta(checkpoint_dir: Path) -> dict:
 
 def latest(out_dir: Path) -> Path | None:
     """The complete checkpoint with the most steps in ``out_dir`` (the final one wins a tie)."""
+    found = [d for d in _complete(out_dir) if read_meta(d).get("code_version") == code_version()]
+    return max(found, key=lambda d: read_meta(d)["step"], default=None)
+
+
+def _complete(out_dir: Path) -> list[Path]:
     out_dir = Path(out_dir)
     found = [d for d in sorted((out_dir / INTERMEDIATE).glob("step_" + "[0-9]" * 7)) if (d / META).is_file()]
-    if (out_dir / FINAL / META).is_file():
-        found.append(out_dir / FINAL)
-    return max(found, key=lambda d: read_meta(d)["step"], default=None)
+    return found + ([out_dir / FINAL] if (out_dir / FINAL / META).is_file() else [])
+
+
+def remove_stale(out_dir: Path) -> list[Path]:
+    """Delete the complete checkpoints in ``out_dir`` that other training code wrote (one log line
+    each) and return them: a run must neither resume from them nor leave them among its own."""
+    stale = [d for d in _complete(out_dir) if read_meta(d).get("code_version") != code_version()]
+    for d in stale:
+        old = read_meta(d).get("code_version") or "none recorded"
+        print(f"train: removing stale checkpoint {d} (training code {old}, now {code_version()})", flush=True)
+        shutil.rmtree(d)
+    return stale
 
 
 def check_resume(checkpoint_dir: Path, model: ModelConfig, train: TrainConfig, seed: int, data_fingerprint: dict) -> dict:

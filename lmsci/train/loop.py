@@ -23,13 +23,12 @@ import json
 import math
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from lmsci.config import ModelConfig, TrainConfig
-from lmsci.train import adapter, checkpoint, metrics, schedule
+from lmsci.train import adapter, checkpoint, flops, launch, metrics, schedule
 
 
 class TrainError(RuntimeError):
@@ -40,6 +39,7 @@ def train(model: ModelConfig, train: TrainConfig, seed: int, blend_path: Path, o
     """Train ``model`` on the blend described by ``blend_path`` and write ``out_dir``."""
     blend_path, out_dir = Path(blend_path), Path(out_dir)
     blend = read_blend(blend_path, model)  # fail before spending a launch on a bad manifest or checkpoint
+    checkpoint.remove_stale(out_dir)  # other training code wrote them (the train rule reran)
     resume = checkpoint.latest(out_dir)
     if resume is not None:
         checkpoint.check_resume(resume, model, train, seed, checkpoint.fingerprint(blend_path, blend, model.seq_length))
@@ -76,7 +76,7 @@ def _initial_weights(model: ModelConfig, train: TrainConfig, seed: int, blend_pa
     """checkpoints/step_0000000 drawn at TP=PP=1 in this process: later pipeline stages would draw
     other weights (they skip earlier stages' RNG draws), so PP > 1 starts from these instead."""
     blend = read_blend(blend_path, model)
-    one = dataclasses.replace(train, tensor_parallel=1, pipeline_parallel=1, data_parallel=1)
+    one = dataclasses.replace(train, tensor_parallel=1, pipeline_parallel=1, data_parallel=1, virtual_pipeline=1)
     with adapter.distributed(1, 1, seed):
         module = adapter.build_model(model, blend["vocab_size"], 1, 1, wrap_ddp=False)
         meta = checkpoint.meta(0, seed, model, one, checkpoint.fingerprint(blend_path, blend, model.seq_length),
@@ -89,13 +89,13 @@ def _launch(model: ModelConfig, train: TrainConfig, seed: int, blend_path: Path,
     spec = {"model": dataclasses.asdict(model), "train": dataclasses.asdict(train), "seed": seed,
             "blend_path": str(blend_path.resolve()), "out_dir": str(out_dir.resolve())}
     world = train.world_size
+    # On the shared out_dir: with several SLURM nodes every node's torchrun reads it.
     with tempfile.NamedTemporaryFile("w", suffix=".json", dir=out_dir, prefix=".launch-", delete=False) as f:
         json.dump(spec, f)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(world),
-           "--master-port", str(adapter.free_port()), "-m", "lmsci.train.worker", f.name]
-    # torchrun would set 1 thread per process and warn; share the cores out explicitly instead.
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // world)))}
     try:
+        cmd = launch.command(train, Path(f.name), adapter.free_port(), os.environ)
+        print(f"train: launching {world} ranks on {train.nodes} node(s): {' '.join(cmd)}", flush=True)
+        env = {**launch.environment(train, os.environ), checkpoint.CODE_VERSION_ENV: checkpoint.code_version()}
         rc = subprocess.run(cmd, env=env).returncode
     finally:
         os.unlink(f.name)
@@ -105,27 +105,8 @@ def _launch(model: ModelConfig, train: TrainConfig, seed: int, blend_path: Path,
 
 # ----------------------------------------------------------------------------- arithmetic
 
-def parameter_count(model: ModelConfig, padded_vocab: int) -> dict:
-    """Exact parameter count of the Llama-style GPTModel (no biases, RMSNorm weights only)."""
-    h, head_dim = model.hidden_size, model.hidden_size // model.num_attention_heads
-    qkv = h * head_dim * (model.num_attention_heads + 2 * model.num_query_groups)
-    attn_out = model.num_attention_heads * head_dim * h
-    mlp = h * 2 * model.ffn_hidden_size + model.ffn_hidden_size * h  # SwiGLU: gate+up, down
-    per_layer = qkv + attn_out + mlp + 2 * h  # + input and pre-MLP RMSNorm
-    body = model.num_layers * per_layer + h  # + final norm
-    embedding = padded_vocab * h
-    output = 0 if model.tie_embeddings else padded_vocab * h
-    return {"total": body + embedding + output, "non_embedding": body, "embedding": embedding, "output": output}
-
-
-def flops_per_token(model: ModelConfig, padded_vocab: int) -> int:
-    """Training FLOPs per token: 6·N + 12·L·H·T (PaLM, Chowdhery et al. 2022, App. B).
-
-    N counts the matmul weights — the blocks and the output projection (tied or not); the input
-    embedding is a lookup. 12·L·H·T is attention's QKᵀ and AV, forward and backward.
-    """
-    n = parameter_count(model, padded_vocab)["non_embedding"] + padded_vocab * model.hidden_size
-    return 6 * n + 12 * model.num_layers * model.hidden_size * model.seq_length
+# Kept here for callers of the loop's older names (the scaling sweep, the benchmark).
+parameter_count, flops_per_token = flops.parameter_count, flops.flops_per_token
 
 
 # ----------------------------------------------------------------------------- the run
@@ -138,7 +119,7 @@ def run(model: ModelConfig, train: TrainConfig, seed: int, blend_path: Path, out
     resume = checkpoint.latest(out_dir)
     meta = checkpoint.check_resume(resume, model, train, seed, data) if resume is not None else None
     start = time.perf_counter()
-    with adapter.distributed(train.tensor_parallel, train.pipeline_parallel, seed):
+    with adapter.distributed(train.tensor_parallel, train.pipeline_parallel, seed, train.virtual_pipeline):
         world = adapter.world_size()
         if world != train.world_size:
             raise TrainError(f"{world} processes but tensor × pipeline × data parallel = {train.world_size}; "
@@ -149,8 +130,9 @@ def run(model: ModelConfig, train: TrainConfig, seed: int, blend_path: Path, out
             checkpoint.remove_partial(out_dir)
         adapter.barrier()
         # Built first, right after seeding: the weights then equal _initial_weights' at TP=PP=1.
-        module = adapter.build_model(model, blend["vocab_size"], train.tensor_parallel, train.pipeline_parallel,
-                                     use_distributed_optimizer=train.use_distributed_optimizer)
+        module = adapter.build_model_chunks(model, blend["vocab_size"], train.tensor_parallel, train.pipeline_parallel,
+                                            train.virtual_pipeline,
+                                            use_distributed_optimizer=train.use_distributed_optimizer)
         optimizer = adapter.build_optimizer(module, train)
         vocab = adapter.padded_vocab_size(blend["vocab_size"], train.tensor_parallel)
         tokenizer = adapter.Tokenizer(vocab_size=blend["vocab_size"], eod=blend["eod"])
@@ -158,8 +140,7 @@ def run(model: ModelConfig, train: TrainConfig, seed: int, blend_path: Path, out
             [(e["prefix"], e["weight"]) for e in blend["train"]], tokenizer, model.seq_length,
             num_samples=train.steps * train.global_batch_size, seed=seed, cache_dir=out_dir / "dataset_cache")
         if main:
-            print(f"train: {parameter_count(model, vocab)['total']:,} parameters, "
-                  f"{flops_per_token(model, vocab) / 1e6:.1f} MFLOPs/token (6N + attention)", flush=True)
+            print(f"train: {flops.describe(model, vocab)}", flush=True)
         rows: list[dict] = []
         if meta is None:
             checkpoint.save(checkpoint.step_dir(out_dir, 0), module, None, 0,
@@ -180,6 +161,7 @@ def run(model: ModelConfig, train: TrainConfig, seed: int, blend_path: Path, out
             trained = (train.steps - (meta or {"step": 0})["step"]) * train.global_batch_size * model.seq_length
             _write_json(out_dir / "train_summary.json", {
                 "parameters": params, "flops_per_token": flops_per_token(model, vocab),
+                "flops_terms": flops.flops_terms(model, vocab), "preset": model.preset or None,
                 "padded_vocab_size": vocab, "steps": train.steps, "final_loss": history[-1],
                 "tokens_seen": tokens, "tokens_per_step": train.global_batch_size * model.seq_length,
                 "wall_s": round(wall, 3), "tokens_per_s": round(trained / wall, 1), "world_size": world,
@@ -209,13 +191,16 @@ class _Checkpointer:
 
 
 def _steps(module, optimizer, dataset, model: ModelConfig, train: TrainConfig, ckpt: _Checkpointer,
-           first: int, rows: list[dict], flops: int, main: bool) -> list[float]:
+           first: int, rows: list[dict], flops_per_tok: int, main: bool) -> list[float]:
     """Run optimizer steps ``first`` … ``steps - 1`` after ``rows`` (the metrics of the steps before,
     when resuming); rank 0 (``main``) writes metrics.jsonl and progress lines."""
     num_micro = train.global_batch_size // (train.micro_batch_size * train.data_parallel)
     tokens_per_step = train.global_batch_size * model.seq_length
     devices = train.world_size if adapter.on_gpu() else 1  # CPU ranks share one machine's peak
-    batches = adapter.micro_batches(dataset, first, train.steps, train.micro_batch_size, train.global_batch_size)
+    # One iterator per model chunk (each chunk's forward reads the micro-batches in order).
+    batches = [adapter.micro_batches(dataset, first, train.steps, train.micro_batch_size, train.global_batch_size)
+               for _ in range(train.virtual_pipeline)]
+    batches = batches[0] if train.virtual_pipeline == 1 else batches
     if main:
         print(f"train: {train.steps} steps × {train.global_batch_size} sequences × {model.seq_length} tokens "
               f"= {train.steps * tokens_per_step:,} tokens; {num_micro} micro-batches of "
@@ -237,7 +222,7 @@ def _steps(module, optimizer, dataset, model: ModelConfig, train: TrainConfig, c
         history.append(loss)
         z = spikes.update(loss)
         if out is not None:
-            achieved = metrics.tflops(flops, tokens_per_step, now - t)
+            achieved = metrics.tflops(flops_per_tok, tokens_per_step, now - t)
             out.write({"step": step, "loss": loss, "lr": lr, "grad_norm": grad_norm,
                        "tokens": (step + 1) * tokens_per_step, "tokens_per_s": round(tokens_per_step / (now - t), 1),
                        "elapsed_s": round(now - t0, 4), "tflops": round(achieved, 6),

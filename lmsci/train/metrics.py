@@ -1,6 +1,6 @@
 """Per-step throughput arithmetic and loss-spike detection: pure functions of numbers the loop has.
 
-TFLOP/s counts model FLOPs (6N + attention per token, :func:`lmsci.train.loop.flops_per_token`), not
+TFLOP/s counts model FLOPs (6N + attention per token, :func:`lmsci.train.flops.flops_per_token`), not
 hardware FLOPs: activation recomputation would not raise it. MFU = achieved / peak (PaLM,
 Chowdhery et al. 2022, App. B), the peak being ``train.peak_tflops`` × the accelerators in use.
 """

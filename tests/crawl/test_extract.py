@@ -4,6 +4,7 @@ The WARC files are written here with warcio (https target URIs, so the HTTP head
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 
@@ -189,3 +190,51 @@ def test_complete_gzip_members_pass_the_tail_check(tmp_path):
     path.write_bytes(path.read_bytes() + b"\x1f\x8b\x08\x00garbage")
     with pytest.raises(extract.CorruptShard, match="corrupt|truncated"):
         extract.check_gzip_tail(path, 0)
+
+
+def _slow_warc(path: Path) -> Path:
+    """A quick page, a 3 MB page of 300,000 <span> elements (~1 s for resiliparse), a quick page."""
+    slow = ("<html><body>" + "<span>a</span>" * 300_000 + "</body></html>").encode()
+    with open(path, "wb") as f:
+        w = WARCWriter(f, gzip=True)
+        for name, body in (("before", CASES["latin1"][2]), ("slow", slow), ("after", CASES["cp1252"][2])):
+            hh = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=ISO-8859-1" if name == "before"
+                                              else "text/html")], protocol="HTTP/1.1")
+            w.write_record(w.create_warc_record(f"https://example.org/{name}", "response",
+                                                payload=io.BytesIO(body), http_headers=hh))
+    return path
+
+
+def test_page_over_the_time_limit_is_dropped_and_the_next_one_extracted(tmp_path):
+    path = _slow_warc(tmp_path / "s.warc.gz")
+    dropped = []
+    df, led = extract.extract_shard("crawl", path, ExtractConfig(timeout_s=0.05), dropped)
+    assert (led.seen, led.kept, dict(led.dropped)) == (3, 2, {"extract/timeout": 1})
+    assert [d["url"] for d in dropped] == ["https://example.org/slow"]
+    assert df["url"].to_list() == ["https://example.org/before", "https://example.org/after"]
+    assert df["text"][1].strip() == CP1252  # the worker killed at the slow page was replaced
+
+
+def test_no_limit_extracts_in_process_with_the_same_result(tmp_path):
+    path = write_warc(tmp_path / "s.warc.gz", CASES)
+    a, la = extract.extract_shard("crawl", path, CFG)
+    b, lb = extract.extract_shard("crawl", path, dataclasses.replace(CFG, timeout_s=0))
+    assert a.equals(b) and la.to_dict() == lb.to_dict()
+
+
+def test_trafilatura_extracts_the_article_without_boilerplate(tmp_path):
+    path = write_warc(tmp_path / "s.warc.gz", ["main", "latin1"])
+    df, led = extract.extract_shard("crawl", path, dataclasses.replace(CFG, extractor="trafilatura"))
+    assert (led.seen, led.kept) == (2, 2)
+    text = df["text"][0]
+    assert text.count("the tides") == 5 and "Zebralink" not in text and "Footerco" not in text
+    assert df["text"][1].strip() == GERMAN
+
+
+@pytest.mark.parametrize("key, value", [("timeout_s", -1), ("extractor", "boilerpipe")])
+def test_bad_extract_settings_are_one_line_config_errors(base_dict, key, value):
+    from lmsci.config import ConfigError, from_dict
+    base_dict["extract"][key] = value
+    with pytest.raises(ConfigError) as e:
+        from_dict(base_dict)
+    assert f"'extract.{key}'" in str(e.value) and "\n" not in str(e.value)

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from lmsci.config import C4Config
+from lmsci import config
+from lmsci.config import C4Config, ConfigError
 from lmsci.curate import c4
 
 DEFAULT = C4Config()
@@ -26,8 +27,17 @@ DOCS = {
                      "Please enable JavaScript to view this page.\nThis site uses cookies to improve your visit.\n"
                      "Read the full story on the river here\nTwo words.\n",
 }
+DOCS["bad_words"] = CLEAN + "The old miller called the weir a Zorblax, and the name stuck.\n"
 RELAX = {"lorem_ipsum": {"drop_lorem_ipsum": False}, "curly_bracket": {"drop_curly_bracket": False},
-         "few_sentences": {"min_sentences": 0}}
+         "few_sentences": {"min_sentences": 0}, "bad_words": {"bad_words_file": ""}}
+BAD_WORDS = "zorblax\n\n  Grumpkin snarf  \nw$x\n"  # stand-ins: the LDNOOBW list is not bundled
+
+
+@pytest.fixture
+def with_list(tmp_path) -> C4Config:
+    path = tmp_path / "bad-words.txt"
+    path.write_text(BAD_WORDS)
+    return dataclasses.replace(DEFAULT, bad_words_file=str(path))
 
 
 def test_every_reason_has_a_crafted_document():
@@ -40,10 +50,40 @@ def test_clean_page_is_kept():
 
 
 @pytest.mark.parametrize("reason", c4.REASONS)
-def test_crafted_document_trips_exactly_its_reason(reason):
-    attrs = c4.measure(DOCS[reason])
-    assert c4.decide(attrs, DEFAULT) == reason
-    assert c4.decide(attrs, dataclasses.replace(DEFAULT, **RELAX[reason])) is None
+def test_crafted_document_trips_exactly_its_reason(reason, with_list):
+    attrs = c4.measure(DOCS[reason], with_list)
+    assert c4.decide(attrs, with_list) == reason
+    assert c4.decide(attrs, dataclasses.replace(with_list, **RELAX[reason])) is None
+
+
+@pytest.mark.parametrize("line, hits", [
+    ("The weir was a ZORBLAX at dawn.", 1),
+    ("Two zorblax, one zorblax-shaped grumpkin snarf.", 3),  # whole words and phrases, any case
+    ("Zorblaxes and grumpkins and a snarf are all fine.", 0),  # no partial words, no half phrases
+    ("The cost was w$x per unit.", 1),  # entries with symbols match literally
+])
+def test_bad_words_match_whole_words_in_any_case(line, hits, with_list):
+    a = c4.measure(CLEAN + line + "\n", with_list)
+    assert a["bad_words"] == hits
+    assert c4.decide(a, with_list) == ("bad_words" if hits else None)
+
+
+def test_bad_words_are_measured_only_with_a_list_and_required_by_decide(with_list):
+    assert "bad_words" not in c4.measure(DOCS["bad_words"]) and "bad_words" not in c4.measure(CLEAN, DEFAULT)
+    with pytest.raises(ValueError, match="measured without it"):
+        c4.decide(c4.measure(CLEAN), with_list)
+
+
+def test_missing_or_empty_bad_words_file(tmp_path, base_dict, repo):
+    base_dict["c4"]["bad_words_file"] = "data/no-such-bad-words.txt"
+    with pytest.raises(ConfigError) as e:
+        config.from_dict(base_dict, root=repo)
+    assert "'c4.bad_words_file'" in str(e.value) and "no-such-bad-words.txt" in str(e.value)
+    assert "\n" not in str(e.value)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n  \n")
+    with pytest.raises(ValueError, match="lists no words"):
+        c4.measure(CLEAN, dataclasses.replace(DEFAULT, bad_words_file=str(empty)))
 
 
 def test_line_rules_are_counted_not_applied():

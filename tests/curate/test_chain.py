@@ -3,6 +3,8 @@ one decision row per WARC response record, the exact columns, reasons that agree
 ledger, dup_of pointing at kept records, and kept text already redacted."""
 from __future__ import annotations
 
+import gzip
+import json
 from collections import Counter
 
 import polars as pl
@@ -18,11 +20,16 @@ COLUMNS = {"record_id": pl.String, "url": pl.String, "kept": pl.Boolean, "reason
 
 
 @pytest.fixture(scope="module")
-def out(repo, tmp_path_factory):
+def run_dir(repo, tmp_path_factory):
     d = tmp_path_factory.mktemp("curate")
     rc = cli.main(["curate", *(str(repo / s) for s in SHARDS), "--out", str(d), "--config", str(repo / "config.yaml")])
     assert rc == 0
-    return pl.read_parquet(d / "decisions.parquet"), ledger.load(d / "ledger.json")
+    return d
+
+
+@pytest.fixture(scope="module")
+def out(run_dir):
+    return pl.read_parquet(run_dir / "decisions.parquet"), ledger.load(run_dir / "ledger.json")
 
 
 def test_columns_are_exactly_the_documented_ones(out):
@@ -78,3 +85,35 @@ def test_bad_warc_path_fails_in_one_line(tmp_path, capsys):
     rc = cli.main(["curate", str(tmp_path / "missing.warc.gz"), "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert rc == 1 and "missing.warc.gz" in err and len(err.strip().splitlines()) == 1
+
+
+def test_quality_model_is_trained_from_the_positive_source_and_the_warcs(out, run_dir, repo):
+    """config.yaml lists `quality` for the crawl: with no --quality-model one is trained into OUT/quality/."""
+    decisions, led = out
+    cfg = config.load(repo / "config.yaml")
+    assert "quality" in cfg.sources["crawl"].filters
+    meta = json.loads((run_dir / "quality" / "model.json").read_text())
+    extracted = next(s for s in led["extra"]["stages"] if s["stage"] == "extract")["kept"]
+    wiki = sum(1 for p in cfg.sources["wiki"].paths for _ in gzip.open(repo / p, "rt") if _.strip())
+    assert (meta["pool"], meta["positives"], meta["negatives"]) == (extracted, wiki, wiki)
+    quality_drops = decisions.filter(pl.col("reason").str.starts_with("quality/"))
+    reason = {"threshold": "quality/low_score", "top_fraction": "quality/below_top_fraction"}[cfg.quality.mode]
+    assert quality_drops.height > 0 and set(quality_drops["reason"]) == {reason}
+    assert led["dropped"][quality_drops["reason"][0]] == quality_drops.height
+
+
+def test_a_given_quality_model_gives_the_same_filter_decisions(out, run_dir, repo, tmp_path):
+    """--quality-model reuses the artifact (nothing trained); per-document decisions match the first run's."""
+    decisions, _ = out
+    rc = cli.main(["curate", str(repo / SHARDS[0]), "--out", str(tmp_path), "--config", str(repo / "config.yaml"),
+                   "--quality-model", str(run_dir / "quality" / "model.bin")])
+    assert rc == 0 and not (tmp_path / "quality").exists()
+    again = pl.read_parquet(tmp_path / "decisions.parquet")
+    ids = {r.record_id for r in ArchiveIterator(str(repo / SHARDS[0]), record_types=WarcRecordType.response)}
+
+    def filter_drops(df):  # the filter stage decides per document, before any cross-shard dedup
+        df = df.filter(pl.col("record_id").is_in(list(ids)) & ~pl.col("reason").str.starts_with("dedup"))
+        return sorted(zip(df["record_id"], df["reason"]))
+
+    assert filter_drops(again) == filter_drops(decisions)
+    assert any(r.startswith("quality/") for _, r in filter_drops(again))

@@ -76,3 +76,15 @@ def test_decide_row_strips_the_attribute_prefix(cfg):
     assert filt.decide_row(row, FILTERS, cfg) is None
     assert filt.decide_row({**row, "lang_score": 0.1}, FILTERS, cfg) == "langid/low_score"
     assert filt.decide_row({**row, "gopher_n_words": 3.0}, FILTERS, cfg) == "gopher_quality/few_words"
+
+
+def test_quality_decisions_read_the_stored_score_and_rank(cfg):
+    import dataclasses
+
+    row = {"quality_score": 0.2, "quality_top": 0.3}
+    threshold = dataclasses.replace(cfg, quality=dataclasses.replace(cfg.quality, mode="threshold", threshold=0.25))
+    assert filt.decide_row(row, ["quality"], threshold) == "quality/low_score"
+    assert filt.decide_row({**row, "quality_score": 0.25}, ["quality"], threshold) is None
+    top = dataclasses.replace(cfg, quality=dataclasses.replace(cfg.quality, mode="top_fraction", top_fraction=0.3))
+    assert filt.decide_row(row, ["quality"], top) == "quality/below_top_fraction"
+    assert filt.decide_row({**row, "quality_top": 0.29}, ["quality"], top) is None

@@ -69,6 +69,13 @@ LOOKALIKES = [
     "Private and reserved: 192.168.0.1, 127.0.0.1, 10.0.0.8, 192.0.2.5/24, fe80::1, ::1, 2001:db8::/32.",
     "ids 100-200-3000, Fibonacci 21 34 55 89 144 233 377 610 987 1597, IBAN BR15 0000 0000 0000 1093",
     "MAC 00:1a:2b:3c:4d:5e, ports 8080:80, ratio 5678.1234, user@localhost, root@host:~# and pi 3.141592653589793",
+    # matrix products and method calls (PEP 465 '@'), attribute chains, SSH remotes
+    "y = a@self.weight + b\nscores = q@k.transpose(-2, -1)\nh = (x@self.fc.in)\nz = x@W.T@v.norm()",
+    "git clone git@github.com:lmsci/lmsci.git and hg@bitbucket.org:team/repo",
+    "Version 2.13.0, v1.2.3.4-rc1, release 10.0.22631.2861, Python 3.11.7 (2023-12-04), ISBN 978-0-262-03384-8",
+    # documentation examples: RFC 5737 / RFC 3849 ranges and the public resolvers tutorials name
+    "ping 203.0.113.7; route 198.51.100.23 via 192.0.2.1; host 2001:db8:85a3::8a2e:370:7334",
+    "nameserver 208.67.222.222\nnameserver 9.9.9.9\ndig @2606:4700:4700::1111 example.com",
 ]
 
 
@@ -89,6 +96,21 @@ def test_only_configured_types_are_replaced():
     text = "jane.doe@example.org, 93.184.216.34"
     out, counts = pii.redact(text, PiiConfig(types=["ip"]))
     assert out == "jane.doe@example.org, <IP>" and counts == {"ip": 1}
+
+
+def test_documentation_addresses_stay_even_when_private_ones_are_replaced():
+    text = "the test host 203.0.113.7 (or 2001:db8::5) and the office at 93.184.216.34"
+    out, counts = pii.redact(text, PiiConfig(public_ips_only=False))
+    assert out == "the test host 203.0.113.7 (or 2001:db8::5) and the office at <IP>" and counts["ip"] == 1
+
+
+@pytest.mark.parametrize("address, kept", [
+    ("jane@example.com", False), ("j.doe@mail.example.co.uk", False), ("sales@shop.store", False),
+    ("a@self.weight", True), ("x@layer.bias", True), ("me@host.internal", True), ("you@x.zq", True),
+])
+def test_email_needs_a_real_top_level_domain(address, kept):
+    out, counts = pii.redact(f"Send it to {address} today.", DEFAULT)
+    assert (out == f"Send it to {address} today.") == kept and counts["email"] == int(not kept)
 
 
 def test_private_addresses_are_replaced_when_asked():

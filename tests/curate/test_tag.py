@@ -43,3 +43,23 @@ def test_no_filters_adds_no_columns():
     df = _df()
     out, led = tag.tag(df, [], "s", "a")
     assert out.equals(df) and led.kept == 3
+
+
+def test_the_quality_filter_needs_a_trained_model(tmp_path):
+    import pytest
+
+    with pytest.raises(ValueError, match="needs a trained model"):
+        tag.tag(_df(), ["langid", "quality"], "s", "a")
+    with pytest.raises(FileNotFoundError, match="train-quality"):
+        tag.tag(_df(), ["quality"], "s", "a", tmp_path / "model.bin")
+
+
+def test_c4_bad_words_are_measured_only_when_tag_gets_the_list(tmp_path):
+    from lmsci.config import C4Config
+    words = tmp_path / "bad-words.txt"
+    words.write_text("valley\n")
+    plain, _ = tag.tag(_df(), ["c4"], "s", "a")
+    listed, _ = tag.tag(_df(), ["c4"], "s", "a", c4_cfg=C4Config(bad_words_file=str(words)))
+    assert "c4_bad_words" not in plain.columns
+    assert listed["c4_bad_words"].to_list() == [1, 0, 0]  # only the first text says "valley"
+    assert listed.drop("c4_bad_words").equals(plain)

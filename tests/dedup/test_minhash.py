@@ -159,3 +159,37 @@ def test_file_backed_verbs(tmp_path, generated):
                      "--stats", str(tmp_path / "stats.json")]) == 0
     assert pl.read_parquet(out["kept"]).equals(kept)
     assert pl.read_parquet(out["dropped"]).equals(dropped)
+
+
+def test_one_job_per_band_gives_the_files_and_keep_list_of_one_job_for_all(tmp_path, generated):
+    """The workflow runs `minhash-buckets --bands B` once per band; the edge files, clusters and keep
+    list must be those of a single run over all bands, and the band order must not matter."""
+    docs, kept, dropped, _ = generated
+    cfg = json.dumps({"minhash": dataclasses.asdict(CFG)})
+    sigs = []
+    for i in range(3):
+        path = tmp_path / f"in-{i}.parquet"
+        _frame(docs[i::3]).write_parquet(path)
+        sigs.append(str(tmp_path / f"sig-{i}.parquet"))
+        assert cli.main(["minhash-signatures", "--cfg", cfg, "--input", str(path), "--out", sigs[-1]]) == 0
+    assert cli.main(["minhash-buckets", "--cfg", cfg, "--inputs", *sigs, "--out-dir", str(tmp_path / "all")]) == 0
+    for band in reversed(range(CFG.bands)):  # one job each, shard files in another order
+        assert cli.main(["minhash-buckets", "--cfg", cfg, "--inputs", *sigs[::-1], "--bands", f"{band:03d}",
+                         "--out-dir", str(tmp_path / "per")]) == 0
+    names = [mh.band_file(b) for b in range(CFG.bands)]
+    assert sorted(p.name for p in (tmp_path / "per").iterdir()) == names
+    for name in names:
+        assert (tmp_path / "per" / name).read_bytes() == (tmp_path / "all" / name).read_bytes()
+    whole = tmp_path / "docs.parquet"
+    _frame(docs).write_parquet(whole)
+    results = {}
+    for run_dir in ("all", "per"):
+        out = {k: str(tmp_path / f"{run_dir}-{k}.parquet") for k in ("kept", "dropped", "clusters")}
+        edges = [str(tmp_path / run_dir / n) for n in names]
+        assert cli.main(["dedup-minhash", "--cfg", cfg, "--source", "s", "--inputs", str(whole), "--edges", *edges,
+                         "--clusters", out["clusters"], "--out", out["kept"], "--dropped", out["dropped"],
+                         "--stats", str(tmp_path / f"{run_dir}-stats.json")]) == 0
+        results[run_dir] = {k: pl.read_parquet(v) for k, v in out.items()}
+    assert results["per"]["kept"].equals(results["all"]["kept"]) and results["per"]["kept"].equals(kept)
+    assert results["per"]["dropped"].equals(dropped) and results["per"]["clusters"].equals(results["all"]["clusters"])
+    assert dropped.height > 0  # the generated corpus has near duplicates, so the comparison has teeth

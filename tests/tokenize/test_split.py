@@ -45,3 +45,10 @@ def test_single_and_empty():
 def test_unit_interval():
     u = [split.unit(3, i) for i in IDS[:500]]
     assert all(0.0 <= x < 1.0 for x in u) and len(set(u)) == 500
+
+
+def test_held_out_is_the_valid_split():
+    texts = [f"text of {i}" for i in IDS[:300]]
+    a = split.assign(IDS[:300], 1234, 0.1)
+    assert split.held_out(IDS[:300], texts, 1234, 0.1) == [t for t, s in zip(texts, a) if s == "valid"]
+    assert split.held_out(["only"], ["x"], 7, 1e-9) == ["x"]  # a one-document source is all held out

@@ -10,13 +10,14 @@ import pytest
 
 from lmsci.train import checkpoint, loop
 
-from .conftest import MODEL, TRAIN
+from .conftest import MODEL, TRAIN, losses
 
 
-def fake(directory: Path, step: int, complete: bool = True) -> Path:
+def fake(directory: Path, step: int, complete: bool = True, code_version: str | None = None) -> Path:
     directory.mkdir(parents=True)
     if complete:
-        (directory / checkpoint.META).write_text(json.dumps({"step": step}))
+        meta = {"step": step, "code_version": code_version or checkpoint.code_version()}
+        (directory / checkpoint.META).write_text(json.dumps(meta))
     return directory
 
 
@@ -77,3 +78,30 @@ def test_other_settings_or_model_fail_naming_the_key(started, blend, tmp_path):
     shutil.rmtree(tmp_path / "out")
     message = refused(started, tmp_path, blend, model=dataclasses.replace(MODEL, norm_epsilon=1e-6))
     assert "model.norm_epsilon" in message
+
+
+def test_checkpoints_of_other_training_code_are_ignored_and_removed(tmp_path, capsys):
+    """The train rule reran after a code change: Snakemake deleted checkpoint/, not checkpoints/."""
+    fake(checkpoint.step_dir(tmp_path, 4), 4)
+    fake(checkpoint.step_dir(tmp_path, 16), 16, code_version="0123456789abcdef")
+    (checkpoint.step_dir(tmp_path, 32)).mkdir()
+    (checkpoint.step_dir(tmp_path, 32) / checkpoint.META).write_text(json.dumps({"step": 32}))  # pre-versioning
+    assert checkpoint.latest(tmp_path) == checkpoint.step_dir(tmp_path, 4)
+    assert checkpoint.remove_stale(tmp_path) == [checkpoint.step_dir(tmp_path, 16), checkpoint.step_dir(tmp_path, 32)]
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step_0000004"]
+    log = capsys.readouterr().out.splitlines()
+    assert len(log) == 2 and "0123456789abcdef" in log[0] and checkpoint.code_version() in log[0]
+
+
+def test_a_rerun_after_a_code_change_starts_over(started, reference, blend, tmp_path):
+    """A stale checkpoint of the same run would resume (or be refused); it is removed and the run
+    starts from step 0 with the reference's curve."""
+    shutil.copytree(started, tmp_path / "out")
+    stale = checkpoint.step_dir(tmp_path / "out", TRAIN.steps)
+    meta = checkpoint.read_meta(stale)
+    (stale / checkpoint.META).write_text(json.dumps({**meta, "code_version": "0123456789abcdef"}))
+    loop.train(MODEL, TRAIN, 1234, blend, tmp_path / "out")
+    assert json.loads((tmp_path / "out" / "train_summary.json").read_text())["resumed_from_step"] is None
+    assert checkpoint.read_meta(tmp_path / "out" / "checkpoint")["code_version"] == checkpoint.code_version()
+    assert not stale.exists()
+    assert losses(tmp_path / "out") == losses(reference)

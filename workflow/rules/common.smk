@@ -41,7 +41,7 @@ def ledger_files():
 
 
 def band_files(source):
-    """One MinHash edge file per LSH band (on a cluster the bands can run as separate jobs: --bands)."""
+    """One MinHash edge file per LSH band, each written by its own minhash_buckets job (--bands B)."""
     return [f"{R}/minhash/{source}/buckets/band-{b:03d}.parquet" for b in range(CFG.minhash.bands)]
 
 

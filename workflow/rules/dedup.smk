@@ -43,13 +43,15 @@ rule minhash_signatures:
 
 
 rule minhash_buckets:
-    """LSH: per band, documents sharing a bucket and agreeing on >= minhash.threshold → edges."""
+    """LSH, one job per band: documents sharing the band's bucket and agreeing on >= minhash.threshold → edges."""
     input:
         lambda w: per_shard("{R}/minhash/{source}/signatures/{shard}.parquet", w.source),
     output:
-        band_files("{source}"),
+        f"{R}/minhash/{{source}}/buckets/band-{{band}}.parquet",
+    wildcard_constraints:
+        band=r"\d{3}",
     log:
-        f"{R}/logs/minhash/buckets/{{source}}.log",
+        f"{R}/logs/minhash/buckets/{{source}}/band-{{band}}.log",
     params:
         cfg=cfg("minhash"),
         out_dir=lambda w, output: os.path.dirname(output[0]),
@@ -60,8 +62,8 @@ rule minhash_buckets:
     conda:
         "../envs/lmsci.yaml"
     shell:
-        "python -m lmsci minhash-buckets --cfg {params.cfg:q} --inputs {input} --out-dir {params.out_dir}"
-        " > {log} 2>&1"
+        "python -m lmsci minhash-buckets --cfg {params.cfg:q} --inputs {input} --bands {wildcards.band}"
+        " --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule dedup_minhash:

@@ -21,6 +21,32 @@ rule evaluate:
         " --out {output} > {log} 2>&1"
 
 
+rule evaluate_checkpoints:
+    """Validation perplexity per source at every checkpoint the train rule saved (the intermediate
+    Pythia-schedule ones and the final one), found from the files it wrote."""
+    input:
+        blend=f"{R}/mix/blend.json",
+        summary=rules.train_model.output.summary,
+        train=rules.train_model.output,  # whatever the train rule declares; the checkpoints are beside them
+    output:
+        f"{R}/eval/checkpoints.json",
+    log:
+        f"{R}/logs/evaluate_checkpoints.log",
+    params:
+        cfg=cfg("seed", "model", "train", "evaluate"),
+        train_dir=lambda w, input: os.path.dirname(input.summary),
+        code=code_version("evaluate", "train", "cli"),
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../envs/lmsci.yaml"
+    shell:
+        "python -m lmsci evaluate-checkpoints --cfg {params.cfg:q} --blend {input.blend} --train-dir {params.train_dir}"
+        " --out {output} > {log} 2>&1"
+
+
 rule export_hf:
     """The final checkpoint as a transformers LlamaForCausalLM (config, safetensors, tokenizer)."""
     input:

@@ -21,22 +21,28 @@ rule train_tokenizer:
 
 
 rule tokenize:
-    """One source → Megatron train/valid .bin/.idx plus the document-id lineage table."""
+    """One source → Megatron train/valid .bin/.idx plus the document-id lineage table. Training documents
+    sharing a decontam.ngram-gram with any source's held-out documents (or decontam.extra_paths) are
+    dropped as decontam/contaminated (dropped.parquet)."""
     input:
         docs=f"{R}/minhash/{{source}}/kept.parquet",
         tokenizer=f"{R}/tokenizer/tokenizer.json",
+        heldout=expand(f"{R}/minhash/{{source}}/kept.parquet", source=SOURCES) if CFG.decontam.enabled else [],
+        extra=CFG.decontam.extra_paths if CFG.decontam.enabled else [],
     output:
         multiext(f"{R}/tokens/{{source}}/train", ".bin", ".idx"),
         multiext(f"{R}/tokens/{{source}}/valid", ".bin", ".idx"),
         lineage=f"{R}/tokens/{{source}}/documents.parquet",
+        dropped=f"{R}/tokens/{{source}}/dropped.parquet",
         stats=f"{R}/tokens/{{source}}/stats.json",
         cost=f"{R}/tokens/{{source}}/cost.json",
     log:
         f"{R}/logs/tokenize/{{source}}.log",
     params:
-        cfg=cfg("seed", "split"),
+        cfg=cfg("seed", "split", "decontam"),
+        heldout=lambda w, input: f"--heldout {' '.join(input.heldout)}" if input.heldout else "",
         out_dir=lambda w, output: os.path.dirname(output.stats),
-        code=code_version("tokenize", "ledger", "io", "cli"),
+        code=code_version("tokenize", "curate.decontam", "ledger", "io", "cli"),
     threads: 2
     resources:
         mem_mb=4000,
@@ -45,7 +51,7 @@ rule tokenize:
         "../envs/lmsci.yaml"
     shell:
         "RAYON_NUM_THREADS={threads} python -m lmsci tokenize --cfg {params.cfg:q} --source {wildcards.source}"
-        " --inputs {input.docs} --tokenizer {input.tokenizer} --out-dir {params.out_dir} > {log} 2>&1"
+        " --inputs {input.docs} {params.heldout} --tokenizer {input.tokenizer} --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule mix:

@@ -1,3 +1,14 @@
+# SLURM: train.nodes nodes of train.gpus_per_node GPUs; lmsci.train.launch runs one torchrun per node.
+# One node is an ordinary job step; several are an "mpi" job (the command calls srun itself, one
+# task per node), so snakemake's jobstep executor does not wrap it in `srun -n1`.
+TRAIN_RANKS_PER_NODE = CFG.train.world_size // CFG.train.nodes
+TRAIN_SLURM = (
+    {"mpi": "srun", "tasks": CFG.train.nodes} if CFG.train.nodes > 1 else {"tasks": 1}
+) | ({"gres": f"gpu:{CFG.train.gpus_per_node}", "tasks_per_gpu": 0} if CFG.train.gpus_per_node else {})
+if CFG.train.gpus_per_node and CFG.train.nodes == 1:
+    TRAIN_SLURM["gpus"] = CFG.train.gpus_per_node  # the jobstep's `srun -n1 --gpus=N`
+
+
 rule train_model:
     """megatron-core GPTModel on the blend; torchrun when the layout needs several processes."""
     input:
@@ -15,12 +26,13 @@ rule train_model:
         cfg=cfg("seed", "model", "train"),
         out_dir=lambda w, output: os.path.dirname(output.summary),
         code=code_version("train", "config", "cli"),
-    threads: max(2, CFG.train.world_size)
+    threads: max(2, TRAIN_RANKS_PER_NODE)
     resources:
         mem_mb=8000,
         runtime=120,
-        tasks=1,
-        cpus_per_task=max(2, CFG.train.world_size),
+        nodes=CFG.train.nodes,
+        cpus_per_task=max(2, TRAIN_RANKS_PER_NODE),
+        **TRAIN_SLURM,
     conda:
         "../envs/lmsci.yaml"
     shell:

@@ -1,0 +1,82 @@
+"""The sweep's runs: one config per (model shape, token budget), derived from the run's own config.
+
+A run keeps everything of the base config — the data, ``model.seq_length``, the optimizer, the
+layout — and changes only the shape (``sweep.models[i]``), the number of steps (the budget over
+``global_batch_size × seq_length`` tokens per step, so the cosine schedule ends with the run:
+Hoffmann et al. 2022, Appendix B, show a longer cycle overstates the loss), the warmup (``sweep.warmup_fraction`` of it) and the
+checkpoints (only the final one: the sweep reads nothing else). Snakemake passes the slices of
+:func:`run_config` to the same ``lmsci train`` and ``lmsci evaluate`` verbs the main run uses.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from lmsci.config import Config, ConfigError, ModelConfig, SweepConfig, TrainConfig, slice_json
+
+
+def tokens_per_step(model: ModelConfig, train: TrainConfig) -> int:
+    return train.global_batch_size * model.seq_length
+
+
+def runs(sweep: SweepConfig) -> list[tuple[str, int]]:
+    """(model name, tokens) of every run, models in config order, budgets ascending."""
+    return [(m.name, t) for m in sweep.models for t in sorted(sweep.tokens)]
+
+
+def run_config(model: ModelConfig, train: TrainConfig, sweep: SweepConfig, name: str,
+               tokens: int) -> tuple[ModelConfig, TrainConfig]:
+    """The ``model`` and ``train`` sections of one sweep run (module docstring)."""
+    steps = tokens // tokens_per_step(model, train)
+    train = dataclasses.replace(train, steps=steps, warmup_steps=round(sweep.warmup_fraction * steps),
+                                checkpoint_log_max=0, checkpoint_interval=0, checkpoint_steps=[])
+    return _shaped(model, sweep, name), train
+
+
+def run_slice(cfg: Config, name: str, tokens: int, *keys: str) -> str:
+    """:func:`lmsci.config.slice_json` of one sweep run's config: what its rules pass as ``--cfg``."""
+    model, train = run_config(cfg.model, cfg.train, cfg.sweep, name, int(tokens))
+    return slice_json(dataclasses.replace(cfg, model=model, train=train, sweep=SweepConfig()), *keys)
+
+
+def non_embedding_parameters(model: ModelConfig, sweep: SweepConfig, name: str) -> int:
+    """N of a sweep model: blocks + final norm (lmsci.train.flops; the vocabulary does not enter)."""
+    from lmsci.train.flops import parameter_count
+
+    return parameter_count(_shaped(model, sweep, name), 0)["non_embedding"]
+
+
+def _shaped(model: ModelConfig, sweep: SweepConfig, name: str) -> ModelConfig:
+    shape = {m.name: m for m in sweep.models}.get(name)
+    if shape is None:
+        raise ConfigError(f"sweep run '{name}': no such sweep.models name; choose from "
+                          f"{', '.join(m.name for m in sweep.models)}")
+    dims = {k: v for k, v in dataclasses.asdict(shape).items() if k != "name"}
+    if "preset" in {f.name for f in dataclasses.fields(ModelConfig)}:
+        dims["preset"] = ""  # the shape is explicit
+    return dataclasses.replace(model, **dims)
+
+
+def validation_loss(perplexity: dict) -> float:
+    """Mean validation NLL (nats/token) over every scored token of every source (``lmsci evaluate``)."""
+    per = perplexity["per_source"].values()
+    tokens = sum(s["tokens"] for s in per)
+    if not tokens:
+        raise ConfigError("perplexity file scores no tokens; enlarge split.valid_fraction")
+    return sum(s["loss"] * s["tokens"] for s in per) / tokens
+
+
+def collect(model: ModelConfig, sweep: SweepConfig, names: list[str], evals: list[Path]) -> list[dict]:
+    """[{name, N, D, loss}] of the runs named ``<model>/<tokens>``, with their perplexity files."""
+    import json
+
+    if len(names) != len(evals):
+        raise ConfigError(f"{len(names)} run names but {len(evals)} perplexity files; pass one per run")
+    out = []
+    for name, path in zip(names, evals):
+        shape, _, tokens = name.partition("/")
+        if not tokens.isdigit():
+            raise ConfigError(f"run name '{name}' is not <model>/<tokens>")
+        out.append({"name": name, "N": non_embedding_parameters(model, sweep, shape), "D": int(tokens),
+                    "loss": validation_loss(json.loads(Path(path).read_text()))})
+    return out
