@@ -67,4 +67,4 @@ rule report:
 # The scaling-law sweep (configs/sweep.yaml): a named target outside `all` and dvc.yaml's stages.
 rule sweep:
     input:
-        SWEEP_TARGETS,
+        sweep_targets(),

@@ -173,7 +173,8 @@ def cmd_evaluate(a, s):
 
 def cmd_evaluate_checkpoints(a, s):
     from lmsci.evaluate.checkpoints import evaluate
-    evaluate(s["model"], s["train"], Path(a.blend), Path(a.train_dir), s["evaluate"].checkpoint_max_tokens,
+    ev = s["evaluate"]
+    evaluate(s["model"], s["train"], Path(a.blend), Path(a.train_dir), min(ev.checkpoint_max_tokens, ev.max_tokens),
              Path(a.out))
 
 

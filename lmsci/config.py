@@ -258,7 +258,8 @@ class EvaluateConfig:
     max_tokens: int = 200_000  # validation tokens scored per source
     # Per source at every saved checkpoint (eval/checkpoints.json): the same first tokens of each valid
     # set at each step, as Pythia evaluates its 154 checkpoints on fixed sets (Biderman et al. 2023, §3);
-    # smaller than max_tokens because the default run saves 9 checkpoints and scores them all on CPU.
+    # smaller than max_tokens (and capped by it) because the default run saves 9 checkpoints and scores
+    # them all on CPU.
     checkpoint_max_tokens: int = 8192
 
 
@@ -535,6 +536,9 @@ def _check_sweep(cfg: Config, fail) -> None:
     sw = cfg.sweep
     if not sw.models or not sw.tokens:
         fail("sweep", "list both sweep.models and sweep.tokens (or neither: no sweep)")
+    if len(sw.models) < 2 or len(sw.tokens) < 2 or len(sw.models) * len(sw.tokens) < 5:
+        fail("sweep", f"L(N, D) has 5 constants: list >= 2 models and >= 2 token budgets, >= 5 runs in all "
+             f"(got {len(sw.models)} × {len(sw.tokens)})")
     names = [m.name for m in sw.models]
     if len(set(names)) != len(names) or not all(n.isidentifier() for n in names):
         fail("sweep.models", f"names must be unique identifiers (letters, digits, _); got {names}")

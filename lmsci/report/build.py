@@ -8,7 +8,6 @@ artifact it describes, of its inputs outside the results directory and of its ow
 """
 from __future__ import annotations
 
-import base64
 import json
 import math
 import os
@@ -111,7 +110,8 @@ def _scaling(path: Path | None, out_dir: Path) -> dict | None:
             break
     scalar = (int, float, str)
     is_interval = lambda v: isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v)  # noqa: E731
-    tables = {k: v for k, v in fit.items() if isinstance(v, dict) and v and all(isinstance(x, scalar) for x in v.values())}
+    tables = {k: v for k, v in fit.items()
+              if isinstance(v, dict) and v and all(x is None or isinstance(x, scalar) for x in v.values())}
     tables[""] = {k: v for k, v in fit.items() if isinstance(v, scalar) and k != "plot"}
     intervals = {f"{name}.{k}": x for name, v in fit.items() if isinstance(v, dict)
                  for k, x in v.items() if is_interval(x)}
@@ -169,9 +169,13 @@ def _md(text: str) -> str:
 
 
 def _num(v) -> str:
+    """Integers with thousands separators; floats to 3 decimals, or 4 significant digits when very
+    large or small (FLOP budgets, parameter counts from a fit, learning rates)."""
     if v is None:
         return "—"
-    return f"{v:,}" if isinstance(v, int) else f"{v:,.3f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return f"{v:.4g}" if v and not 1e-2 <= abs(v) < 1e6 else f"{v:,.3f}"
 
 
 def build(results: Path, out_dir: Path, config_files: list[str], scaling: Path | None = None,
@@ -187,9 +191,6 @@ def build(results: Path, out_dir: Path, config_files: list[str], scaling: Path |
     env.filters["md"] = _md
     env.filters["yaml"] = lambda d: yaml.safe_dump(d, sort_keys=False, allow_unicode=True)
     env.filters["pct"] = lambda v, total: "—" if v is None or not total else f"{100 * v / total:.1f} %"
-    # report.html carries its plots as data: URIs, so the one file is the whole report (also inside
-    # `snakemake --report`); the PNGs stay beside it for report.md and are hashed like the rest.
-    env.filters["inline"] = lambda name: "data:image/png;base64," + base64.b64encode((out_dir / name).read_bytes()).decode()
     for name in ("report.md", "report.html"):
         with atomic_path(out_dir / name) as tmp:
             tmp.write_text(env.get_template(name + ".j2").render(**ctx), encoding="utf-8")

@@ -65,19 +65,24 @@ def checkpoint_perplexity(evals: list[dict], path: Path) -> None:
 
 
 def funnel(rows: list[dict], path: Path) -> None:
+    """Documents and tokens left after each stage, per source (tokens: unknown bars are left out)."""
     sources = sorted({r["source"] for r in rows})
     stages = list(dict.fromkeys(r["stage"] for r in rows))
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), dpi=100)
     width = 0.8 / max(len(sources), 1)
-    for i, src in enumerate(sources):
-        kept = {r["stage"]: r["kept"] for r in rows if r["source"] == src}
-        first = next((r["seen"] for r in rows if r["source"] == src), 0)
-        xs = [j + i * width for j in range(len(stages) + 1)]
-        ax.bar(xs, [first] + [kept.get(s, 0) for s in stages], width, label=src)
-    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(stages) + 1)], ["input"] + stages, rotation=20)
-    ax.set_ylabel("documents")
-    ax.set_title("Data funnel: documents kept after each stage")
-    ax.legend()
+    for ax, (into, out, unit) in zip(axes, (("seen", "kept", "documents"), ("tokens_in", "tokens_out", "tokens"))):
+        for i, src in enumerate(sources):
+            mine = [r for r in rows if r["source"] == src]
+            by_stage = {r["stage"]: r[out] for r in mine}
+            ys = [mine[0][into] if mine else None] + [by_stage.get(st) for st in stages]
+            xs = [j + i * width for j in range(len(stages) + 1)]
+            ax.bar([x for x, y in zip(xs, ys) if y is not None], [y for y in ys if y is not None], width, label=src)
+        ax.set_xticks([j + 0.4 - width / 2 for j in range(len(stages) + 1)], ["input"] + stages, rotation=25,
+                      ha="right")
+        ax.set_ylabel(unit)
+        ax.set_title(f"{unit.capitalize()} left after each stage")
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].legend()
     _save(fig, path)
 
 

@@ -58,6 +58,9 @@ GRID = {  # Hoffmann et al. 2022, Appendix D.2: the initialisations of L-BFGS
     "alpha": np.arange(0.0, 2.01, 0.5), "beta": np.arange(0.0, 2.01, 0.5),
 }
 PARAMS = ("E", "A", "B", "alpha", "beta")
+# L-BFGS-B bounds on (a, b, e, α, β): exponents >= 0 (a loss that rises with N or D is no power law)
+# and log-constants where exp() stays finite — a sparse, noisy grid otherwise sends a = log A to overflow.
+BOUNDS = [(-50.0, 250.0), (-50.0, 250.0), (-20.0, 20.0), (0.0, 10.0), (0.0, 10.0)]
 
 
 class ScalingError(ValueError):
@@ -137,7 +140,7 @@ def fit(n, d, loss, delta: float = HUBER_DELTA, starts: int = 16, extra: list[np
     best = None
     with threadpool_limits(1):  # BLAS threads on a 5-parameter problem only contend: ~7x slower on 2 cores
         for theta0 in inits:
-            res = minimize(_objective, theta0, args=args, jac=True, method="L-BFGS-B",
+            res = minimize(_objective, theta0, args=args, jac=True, method="L-BFGS-B", bounds=BOUNDS,
                            options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-10})
             if best is None or res.fun < best.fun:
                 best = res

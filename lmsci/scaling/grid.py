@@ -24,6 +24,11 @@ def runs(sweep: SweepConfig) -> list[tuple[str, int]]:
     return [(m.name, t) for m in sweep.models for t in sorted(sweep.tokens)]
 
 
+def targets(results: str, sweep: SweepConfig) -> list[str]:
+    """What ``snakemake sweep`` builds: the fit and its plot (nothing without a sweep)."""
+    return [f"{results}/scaling/fit.json", f"{results}/scaling/fit.png"] if runs(sweep) else []
+
+
 def run_config(model: ModelConfig, train: TrainConfig, sweep: SweepConfig, name: str,
                tokens: int) -> tuple[ModelConfig, TrainConfig]:
     """The ``model`` and ``train`` sections of one sweep run (module docstring)."""

@@ -22,8 +22,8 @@ So each checkpoint carries :func:`code_version` (the same hash the rule's ``code
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import functools
 import hashlib
 import json
 import os
@@ -84,16 +84,27 @@ def meta(step: int, seed: int, model: ModelConfig, train: TrainConfig, data_fing
 
 
 CODE_VERSION_ENV = "LMSCI_CODE_VERSION"
+_pinned: str | None = None
 
 
-@functools.cache
 def code_version() -> str:
     """The training code's version: what workflow/rules/train.smk's ``code`` param hashes.
 
-    Hashed once per process; torchrun workers inherit the launcher's value through the environment
-    (``CODE_VERSION_ENV``), so every rank of a run agrees even if a file is edited while it starts.
+    One run sees one value even if a file is edited while it runs: :func:`pinned_code_version`
+    holds it for the launcher, and torchrun workers inherit it through ``CODE_VERSION_ENV``.
     """
-    return os.environ.get(CODE_VERSION_ENV) or provenance.code_version("train", "config", "cli")
+    return os.environ.get(CODE_VERSION_ENV) or _pinned or provenance.code_version("train", "config", "cli")
+
+
+@contextlib.contextmanager
+def pinned_code_version():
+    """Hash the code once, for everything inside the block (one ``lmsci train`` run)."""
+    global _pinned
+    before, _pinned = _pinned, code_version()
+    try:
+        yield _pinned
+    finally:
+        _pinned = before
 
 
 def read_meta(checkpoint_dir: Path) -> dict:

@@ -2,14 +2,16 @@
 
 Speaks lmsci only; every megatron detail is behind :mod:`lmsci.train.adapter`. World size 1 runs
 in this process (on a 1-rank gloo/NCCL group); a larger world relaunches this code under
-torchrun (:mod:`lmsci.train.worker`) and waits for it.
+torchrun — on this machine, or one per node under SLURM (:mod:`lmsci.train.launch`) — running
+:mod:`lmsci.train.worker`, and waits for it.
 
 Outputs in ``out_dir`` (written by global rank 0, each atomically — temp name, then rename):
     metrics.jsonl       one line per step: step, loss, lr, grad_norm, tokens, tokens_per_s, elapsed_s,
                         tflops (model TFLOP/s), mfu, max_memory_mb (max over ranks), loss_spike
     checkpoint/         the final step: dist_checkpointing (model, optimizer, step, rng) + lmsci_meta.json
     checkpoints/        step_0000000 (initial weights) and the Pythia-schedule steps (:mod:`.checkpoint`)
-    train_summary.json  parameters, FLOPs/token, steps, final loss, tokens seen, wall seconds, world size
+    train_summary.json  parameters (:mod:`.flops`), FLOPs/token and its 6N / attention terms, preset,
+                        steps, final loss, tokens seen, wall seconds, world size, layout
     dataset_cache/      GPTDataset's shuffle indices (megatron would write them beside the .bin)
 
 A run resumes from the latest complete checkpoint in ``out_dir`` and ends with the same weights as
@@ -37,7 +39,11 @@ class TrainError(RuntimeError):
 
 def train(model: ModelConfig, train: TrainConfig, seed: int, blend_path: Path, out_dir: Path) -> None:
     """Train ``model`` on the blend described by ``blend_path`` and write ``out_dir``."""
-    blend_path, out_dir = Path(blend_path), Path(out_dir)
+    with checkpoint.pinned_code_version():  # every checkpoint of this run records the same version
+        _train(model, train, seed, Path(blend_path), Path(out_dir))
+
+
+def _train(model: ModelConfig, train: TrainConfig, seed: int, blend_path: Path, out_dir: Path) -> None:
     blend = read_blend(blend_path, model)  # fail before spending a launch on a bad manifest or checkpoint
     checkpoint.remove_stale(out_dir)  # other training code wrote them (the train rule reran)
     resume = checkpoint.latest(out_dir)

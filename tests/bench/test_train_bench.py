@@ -17,7 +17,7 @@ from torch import nn
 
 from lmsci import config as C
 from lmsci.io import write_json
-from lmsci.train import adapter, cpu_shim, loop
+from lmsci.train import adapter, cpu_shim, flops
 
 from .conftest import RESULTS, REPO
 
@@ -100,7 +100,7 @@ def plain_step():
     assert not cpu_shim.active(), "run the plain benchmark before lmsci's (the shim taxes every torch call)"
     torch.manual_seed(0)
     model = PlainLlama(MODEL, PADDED)
-    assert sum(p.numel() for p in model.parameters()) == loop.parameter_count(MODEL, PADDED)["total"]
+    assert sum(p.numel() for p in model.parameters()) == flops.parameter_count(MODEL, PADDED)["total"]
     decay = [p for p in model.parameters() if p.dim() > 1]
     rest = [p for p in model.parameters() if p.dim() <= 1]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": TRAIN.weight_decay}, {"params": rest, "weight_decay": 0.0}],

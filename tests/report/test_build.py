@@ -38,7 +38,7 @@ def test_sections_and_numbers(shared_report):
     fixture_report = shared_report
     md = (fixture_report["out"] / "report.md").read_text()
     html = (fixture_report["out"] / "report.html").read_text()
-    for heading in ("Provenance", "Data funnel", "Samples of dropped documents", "Composition of the final mix",
+    for heading in ("Provenance", "Data funnel", "Samples of dropped documents", "Mix: requested vs realised",
                     "Training", "Validation perplexity per source", "Scaling fit", "Reproduce", "Artifacts"):
         assert f"## {heading}" in md or f"### {heading}" in md, heading
         assert f">{heading}</h" in html, heading
@@ -113,13 +113,16 @@ def test_scaling_section_when_a_fit_is_given(fixture_results, tmp_path):
         "params": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28},
         "ci": {"alpha": [0.3, 0.38], "beta": [0.25, 0.31]},
         "optimum": {"C": 1e18, "N": 2.1e8, "D": 8.0e8, "loss": 2.9},
-        "runs": [{"name": "n1-d1", "N": 1e6, "D": 2e7, "C": 1.2e14, "loss": 4.5}]}))
+        "isoflop": {"a": None, "reason": "one FLOP budget: no IsoFLOP profile"},
+        "runs": [{"name": "n1-d1", "N": 1e6, "D": 2e7, "C": 1.2e14, "loss": 4.5}, {"N": 2e6, "loss": 4.1}]}))
     Image.effect_noise((64, 48), 40).convert("RGB").save(tmp_path / "fit.png")
     build(fixture_results["results"], fixture_results["out"], fixture_results["config_files"], fit,
           root=fixture_results["root"])
     md = (fixture_results["out"] / "report.md").read_text()
     assert "No sweep in this run." not in md and "![scaling-law fit](scaling.png)" in md
     assert "| params.alpha | 0.340 |" in md and "| ci.alpha | 0.300 | 0.380 |" in md and "| n1-d1 |" in md
+    assert "| isoflop.a | — |" in md and "| isoflop.reason | one FLOP budget: no IsoFLOP profile |" in md
+    assert "| — | 2e+06 | — | — | 4.100 |" in md  # a run without some columns
     assert (fixture_results["out"] / "scaling.png").read_bytes() == (tmp_path / "fit.png").read_bytes()
     prov = json.loads((fixture_results["out"] / "provenance.json").read_text())
     assert str(fit) in prov["inputs"] and "scaling.png" in prov["report_files"]

@@ -28,6 +28,17 @@ def _declared() -> tuple[list[str], dict]:
     return metrics, spec
 
 
+def _curves(spec: dict) -> list[tuple[str, str, str]]:
+    """(plot id, data file, y column) for each plot: ``- FILE: {y: COL}`` or ``- ID: {y: {FILE: COL}}``."""
+    out = []
+    for plot in spec["plots"]:
+        (name, cfg), = plot.items()
+        y = cfg.get("y")
+        (f, col), = y.items() if isinstance(y, dict) else [(name, y)]
+        out.append((name, f, col))
+    return out
+
+
 def _dvc(cwd: Path, *args: str) -> dict:
     proc = subprocess.run([str(DVC), *args], cwd=cwd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -45,7 +56,7 @@ def project(tmp_path) -> Path:
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"final_loss": 3.25 + i, "per_source": {"crawl": {"ppl": 40.5 + i}}}))
-    for rel in {f for p in spec["plots"] for cfg in p.values() for f in (cfg.get("y") or {})}:
+    for rel in {f for _, f, _ in _curves(spec)}:
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w", newline="") as f:
@@ -58,8 +69,7 @@ def project(tmp_path) -> Path:
 def test_dvc_yaml_declares_metrics_and_the_training_curves():
     metrics, spec = _declared()
     assert "results/train/train_summary.json" in metrics and "results/eval/perplexity.json" in metrics
-    ys = {col for p in spec["plots"] for cfg in p.values() for col in (cfg.get("y") or {}).values()}
-    assert {"loss", "lr", "grad_norm", "tokens_per_s"} <= ys
+    assert {"loss", "lr", "grad_norm", "tokens_per_s"} <= {col for _, _, col in _curves(spec)}
     assert all(cfg.get("x") == "step" for p in spec["plots"] for cfg in p.values())
 
 
@@ -74,9 +84,7 @@ def test_plots_show_renders_each_curve_against_step(project):
     _, spec = _declared()
     shown = _dvc(project, "plots", "show", "--json")
     assert not shown.get("errors"), shown.get("errors")
-    for plot in spec["plots"]:
-        (name, cfg), = plot.items()
-        (column,) = cfg["y"].values()
+    for name, _, column in _curves(spec):
         (vega,) = shown["data"][name]
         values = vega["content"]["data"]["values"]
         assert [float(v["step"]) for v in values] == [0, 1, 2, 3, 4], name

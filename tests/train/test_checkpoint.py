@@ -105,3 +105,11 @@ def test_a_rerun_after_a_code_change_starts_over(started, reference, blend, tmp_
     assert checkpoint.read_meta(tmp_path / "out" / "checkpoint")["code_version"] == checkpoint.code_version()
     assert not stale.exists()
     assert losses(tmp_path / "out") == losses(reference)
+
+
+def test_one_run_records_one_code_version(monkeypatch):
+    """Pinned for a run (checkpoints written minutes apart agree); workers take the launcher's."""
+    with checkpoint.pinned_code_version() as version:
+        assert checkpoint.code_version() == version and len(version) == 16
+    monkeypatch.setenv(checkpoint.CODE_VERSION_ENV, "fedcba9876543210")
+    assert checkpoint.code_version() == "fedcba9876543210"

@@ -19,7 +19,7 @@ rule build_report:
         scaling=lambda w: sorted(globals()["sweep_targets"]()) if "sweep_targets" in globals() else [],
     output:
         md=f"reports/{CFG.run}/report.md",
-        html=report(f"reports/{CFG.run}/report.html", caption="../report/report.rst", category="Report"),
+        html=f"reports/{CFG.run}/report.html",
         loss=report(f"reports/{CFG.run}/loss.png", caption="../report/loss.rst", category="Training"),
         training=report(f"reports/{CFG.run}/training.png", caption="../report/training.rst", category="Training"),
         checkpoints=report(f"reports/{CFG.run}/checkpoints.png", caption="../report/checkpoints.rst",

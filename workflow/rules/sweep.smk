@@ -1,6 +1,8 @@
 # The scaling-law sweep (`snakemake sweep`; configs/sweep.yaml): one train + evaluate per
 # sweep.models × sweep.tokens on the run's own blend, then `lmsci scaling-fit`. Not part of `all`.
-from lmsci.scaling.grid import run_slice, runs as sweep_runs
+import functools
+
+from lmsci.scaling.grid import run_slice, runs as sweep_runs, targets as sweep_fit_targets
 
 SWEEP_RUNS = sweep_runs(CFG.sweep)
 if not SWEEP_RUNS and "sweep" in sys.argv[1:]:  # the target named on the command line: say why it is empty
@@ -13,7 +15,7 @@ wildcard_constraints:
     budget=r"\d+",
 
 
-SWEEP_TARGETS = [f"{R}/scaling/fit.json", f"{R}/scaling/fit.png"] if SWEEP_RUNS else []
+sweep_targets = functools.partial(sweep_fit_targets, R, CFG.sweep)  # the Snakefile's and report.smk's
 
 
 rule sweep_train:
@@ -28,7 +30,7 @@ rule sweep_train:
         f"{R}/logs/sweep/{{size}}-{{budget}}.train.log",
     params:
         cfg=lambda w: run_slice(CFG, w.size, w.budget, "seed", "model", "train"),
-        code=code_version("train", "scaling", "config", "cli"),
+        code=code_version("train", "config", "cli"),  # the run's own model and train are in cfg
     threads: max(2, CFG.train.world_size)
     resources:
         mem_mb=4000,
@@ -52,7 +54,7 @@ rule sweep_evaluate:
         f"{R}/logs/sweep/{{size}}-{{budget}}.evaluate.log",
     params:
         cfg=lambda w: run_slice(CFG, w.size, w.budget, "seed", "model", "train", "evaluate"),
-        code=code_version("evaluate", "train", "scaling", "cli"),
+        code=code_version("evaluate", "train", "cli"),
     threads: 2
     resources:
         mem_mb=4000,
