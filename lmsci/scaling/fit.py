@@ -11,7 +11,8 @@ a, b ∈ {0, 5, …, 25}). The grid's objective is computed in one vectorised pa
 from the ``starts`` best grid points (Hoffmann et al. run it from every one; on the tests both
 find the same optimum). The objective is divided by δ, which leaves the minimiser unchanged but
 keeps L-BFGS's gradient tolerance meaningful (Besiroglu et al. 2024, "Chinchilla scaling: a
-replication attempt", found the original fit stopped early).
+replication attempt", found the original fit stopped early). Unlike the paper, L-BFGS-B keeps
+α, β >= 0 and the log-constants where exp() is finite (``BOUNDS``): small noisy sweeps need it.
 
 Confidence intervals: the runs are resampled with replacement (``resamples`` times, a numpy
 ``default_rng(seed)``), each resample refitted with L-BFGS started from the fit to all runs, and

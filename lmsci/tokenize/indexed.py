@@ -1,6 +1,6 @@
 """Write token documents as Megatron ``.bin/.idx`` with megatron.core's IndexedDatasetBuilder.
 
-This and ``lmsci/train/adapter.py`` are the only modules that import megatron: this one for
+This and the ``lmsci.train.adapter`` package are the only modules that import megatron: this one for
 the on-disk format, the adapter for the model.
 """
 from __future__ import annotations

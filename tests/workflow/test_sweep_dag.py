@@ -28,8 +28,8 @@ def test_sweep_fans_out_one_train_and_evaluate_per_size_and_budget(repo_copy):
             assert f"sweep/{m['name']}/{t}/train" in proc.stdout
 
 
-def test_default_target_has_no_sweep_jobs(repo_copy):
-    proc = snakemake(repo_copy, "-n", "--cores", "2", *SWEEP)
+def test_default_run_has_no_sweep_jobs(repo_copy):
+    proc = snakemake(repo_copy, "-n", "--cores", "2")  # config.yaml: no sweep, so `all` trains one model
     assert proc.returncode == 0, proc.stderr[-3000:]
     jobs = _jobs(proc.stdout)
     assert "train_model" in jobs and not {"sweep_train", "sweep_evaluate", "scaling_fit"} & set(jobs)
