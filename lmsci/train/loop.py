@@ -24,12 +24,14 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from lmsci.config import ModelConfig, TrainConfig
+from lmsci.io import write_json
 from lmsci.train import adapter, checkpoint, flops, launch, metrics, schedule
 
 
@@ -117,6 +119,18 @@ parameter_count, flops_per_token = flops.parameter_count, flops.flops_per_token
 
 # ----------------------------------------------------------------------------- the run
 
+def _fresh_dataset_cache(cache_dir: Path, data: dict) -> None:
+    """megatron keys its index cache by the dataset config, not by the tokens: indices built for
+    other data (e.g. a rerun after curation dropped documents) would point past the new .idx. The
+    cache is kept only if it was built for this data fingerprint."""
+    stamp = cache_dir / "fingerprint.json"
+    if cache_dir.exists() and (not stamp.is_file() or json.loads(stamp.read_text()).get("sha256") != data["sha256"]):
+        print(f"train: {cache_dir} was built for other data; rebuilding it", flush=True)
+        shutil.rmtree(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    write_json(stamp, {"sha256": data["sha256"]})
+
+
 def run(model: ModelConfig, train: TrainConfig, seed: int, blend_path: Path, out_dir: Path) -> None:
     """Train in this process as one rank of ``train.world_size`` (1, or a torchrun worker), resuming
     from the latest complete checkpoint in ``out_dir`` if there is one."""
@@ -134,6 +148,7 @@ def run(model: ModelConfig, train: TrainConfig, seed: int, blend_path: Path, out
         if main:
             out_dir.mkdir(parents=True, exist_ok=True)
             checkpoint.remove_partial(out_dir)
+            _fresh_dataset_cache(out_dir / "dataset_cache", data)
         adapter.barrier()
         # Built first, right after seeding: the weights then equal _initial_weights' at TP=PP=1.
         module = adapter.build_model_chunks(model, blend["vocab_size"], train.tensor_parallel, train.pipeline_parallel,

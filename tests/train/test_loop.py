@@ -69,3 +69,18 @@ def test_bad_manifest_fails_with_a_named_fix(tmp_path, blend):
     (tmp_path / "b.json").write_text(json.dumps(bad))
     with pytest.raises(loop.TrainError, match="seq_length"):
         loop.train(MODEL, TRAIN, 1, tmp_path / "b.json", tmp_path / "out")
+
+
+def test_dataset_cache_of_other_data_is_rebuilt(tmp_path):
+    """megatron keys its index cache by dataset config only; indices of other data must not survive."""
+    from lmsci.train.loop import _fresh_dataset_cache
+    cache = tmp_path / "dataset_cache"
+    cache.mkdir()
+    (cache / "abc-GPTDataset-train-document_index.npy").write_bytes(b"old")  # a cache from before stamps
+    _fresh_dataset_cache(cache, {"sha256": "one"})
+    assert [p.name for p in cache.iterdir()] == ["fingerprint.json"]
+    (cache / "abc-GPTDataset-train-document_index.npy").write_bytes(b"built for one")
+    _fresh_dataset_cache(cache, {"sha256": "one"})
+    assert (cache / "abc-GPTDataset-train-document_index.npy").read_bytes() == b"built for one"
+    _fresh_dataset_cache(cache, {"sha256": "two"})
+    assert [p.name for p in cache.iterdir()] == ["fingerprint.json"]
