@@ -261,6 +261,9 @@ class EvaluateConfig:
     # smaller than max_tokens (and capped by it) because the default run saves 9 checkpoints and scores
     # them all on CPU.
     checkpoint_max_tokens: int = 8192
+    # Items per local lm-eval task (eval/lm_eval.json, in the report); 0 scores every item. The tasks are
+    # built from held-out documents (lmsci.evaluate.tasks: 200 per source and task).
+    lm_eval_limit: int = 0
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,8 @@ def context(results: Path, out_dir: Path, config_files: list[str], scaling: Path
     ppl = read_json(results / "eval/perplexity.json")["per_source"]
     ckpt_path = results / "eval/checkpoints.json"
     evals = read_json(ckpt_path)["checkpoints"] if ckpt_path.is_file() else []
+    tasks_path = results / "eval/lm_eval.json"
+    tasks = dict(sorted(read_json(tasks_path).items())) if tasks_path.is_file() else {}
     fit = _scaling(scaling, out_dir)
     prov = provenance(results, config_files, out_dir, [scaling] if scaling else [], root)
     plots.loss_curve(metrics, blend["vocab_size"], out_dir / "loss.png")
@@ -147,7 +149,7 @@ def context(results: Path, out_dir: Path, config_files: list[str], scaling: Path
     return {
         "run": prov["config"].get("run", out_dir.name), "funnel": rows, "samples": samples, "blend": blend,
         "mix": composition.table(blend, summary, results / "train/dataset_cache"), "summary": summary,
-        "ppl": dict(sorted(ppl.items())), "evals": evals, "eval_sources": sorted({s for e in evals for s in e["per_source"]}),
+        "ppl": dict(sorted(ppl.items())), "evals": evals, "tasks": tasks, "eval_sources": sorted({s for e in evals for s in e["per_source"]}),
         "scaling": fit, "prov": prov, "cost": cost.projection(results), "minhash": mh,
         "first_loss": metrics[0]["loss"], "final_loss": metrics[-1]["loss"],
         "ln_vocab": math.log(blend["vocab_size"]), "results": str(results),

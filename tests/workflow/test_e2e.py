@@ -42,8 +42,14 @@ def run(tmp_path_factory):
 
 def test_report_written_with_every_section(run):
     md = (run / "reports/sample-tiny/report.md").read_text()
-    for heading in ("## Data funnel", "## Mix", "## Training", "## Validation perplexity per source", "## Provenance"):
+    for heading in ("## Provenance", "## Data funnel", "### Samples of dropped documents", "## Mix: requested vs realised",
+                    "## Training", "## Validation perplexity per source", "### Downstream tasks", "## Scaling fit",
+                    "## Reproduce"):
         assert heading in md
+    tasks = json.loads((run / "results/eval/lm_eval.json").read_text())  # lm-eval ran on the HF export
+    assert {"lmsci_cloze", "lmsci_choice"} <= set(tasks) and all(t["items"] == 20 for t in tasks.values())
+    for name, t in tasks.items():
+        assert f"| {name} | 20 |" in md
     html = (run / "reports/sample-tiny/report.html").read_text()
     assert 'src="loss.png"' in html and 'src="funnel.png"' in html
     for png in ("loss.png", "funnel.png"):

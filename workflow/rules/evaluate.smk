@@ -91,7 +91,7 @@ rule eval_tasks:
 
 
 rule lm_eval:
-    """lm-evaluation-harness on the HF export with the local tasks (not a report target: minutes)."""
+    """lm-evaluation-harness on the HF export with the local tasks (a report input)."""
     input:
         hf=f"{R}/export/hf",
         tasks=f"{R}/eval/tasks",
@@ -100,6 +100,7 @@ rule lm_eval:
     log:
         f"{R}/logs/lm_eval.log",
     params:
+        limit=f"--limit {CFG.evaluate.lm_eval_limit}" if CFG.evaluate.lm_eval_limit else "",
         code=code_version("evaluate", "cli"),
     threads: 2
     resources:
@@ -108,4 +109,4 @@ rule lm_eval:
     conda:
         "../envs/lmsci.yaml"
     shell:
-        "python -m lmsci lm-eval {input.hf} {input.tasks} --out {output} > {log} 2>&1"
+        "python -m lmsci lm-eval {input.hf} {input.tasks} {params.limit} --out {output} > {log} 2>&1"

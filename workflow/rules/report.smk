@@ -14,6 +14,7 @@ rule build_report:
         metrics=f"{R}/train/metrics.jsonl",
         perplexity=f"{R}/eval/perplexity.json",
         checkpoints=f"{R}/eval/checkpoints.json",
+        lm_eval=f"{R}/eval/lm_eval.json",
         hf=f"{R}/export/hf",  # hashed into provenance.json with the other artifacts
         # the sweep's fit.json + fit.png when the config has a sweep (sweep.smk), else the report says "no sweep"
         scaling=lambda w: sorted(globals()["sweep_targets"]()) if "sweep_targets" in globals() else [],
