@@ -25,7 +25,6 @@ from __future__ import annotations
 import bisect
 import ctypes
 import functools
-import hashlib
 import importlib.metadata
 import random
 import tempfile
@@ -33,6 +32,7 @@ from pathlib import Path
 
 from lmsci.config import QualityConfig
 from lmsci.io import atomic_path, read_json, write_json
+from lmsci.provenance import sha256_file
 
 NAME = "quality"
 REASONS = ("low_score", "below_top_fraction")
@@ -83,14 +83,6 @@ def _quantiles(scores: list[float]) -> list[float]:
     return [s[round(i * step)] for i in range(MAX_POOL_SCORES)]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def train(positives: list[str], pool: list[str], cfg: QualityConfig, seed: int, out: str | Path,
           positive_sources: list[str] | None = None) -> dict:
     """Train on ``positives`` vs a seeded sample of ``pool``; write ``out`` and its ``model.json``.
@@ -119,7 +111,7 @@ def train(positives: list[str], pool: list[str], cfg: QualityConfig, seed: int, 
         data.write_text("".join(lines), encoding="utf-8")
         model = ft.train_supervised(str(data), thread=1, seed=seed, wordNgrams=cfg.word_ngrams, epoch=cfg.epoch,
                                     lr=cfg.lr, dim=cfg.dim, bucket=cfg.bucket, minCount=1, verbose=0)
-        train_sha = _sha256(data)
+        train_sha = sha256_file(data)
     with atomic_path(out) as tmp_model:
         model.save_model(str(tmp_model))
     meta = {
@@ -128,7 +120,7 @@ def train(positives: list[str], pool: list[str], cfg: QualityConfig, seed: int, 
         "hyperparameters": {"wordNgrams": cfg.word_ngrams, "epoch": cfg.epoch, "lr": cfg.lr, "dim": cfg.dim,
                             "bucket": cfg.bucket, "minCount": 1, "thread": 1, "loss": "softmax"},
         "fasttext": importlib.metadata.version("fasttext-numpy2"),
-        "model_sha256": _sha256(out), "train_sha256": train_sha,
+        "model_sha256": sha256_file(out), "train_sha256": train_sha,
         "pool_scores": _quantiles([_score(model, t) for t in ranked]),
     }
     write_json(meta_path(out), meta)
@@ -147,7 +139,7 @@ def scorer(path: str | Path):
     if not path.is_file() or not meta_path(path).is_file():
         raise FileNotFoundError(f"quality model {path} (or its {meta_path(path).name}) not found; "
                                 "run `lmsci train-quality` or the workflow's train_quality rule")
-    model, pool = _load(str(path), _sha256(path))
+    model, pool = _load(str(path), sha256_file(path))
 
     def measure(text: str) -> dict[str, object]:
         s = _score(model, text)

@@ -52,20 +52,12 @@ def step_dir(out_dir: Path, step: int) -> Path:
     return Path(out_dir) / INTERMEDIATE / f"step_{step:07d}"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def fingerprint(blend_path: Path, blend: dict, seq_length: int) -> dict:
     """What the training data is: the blend manifest's bytes, the tokenizer (vocabulary, EOD and
     the token index of every train prefix, which changes with the tokenizer) and seq_length."""
-    parts = {"blend_sha256": _sha256(Path(blend_path)),
+    parts = {"blend_sha256": provenance.sha256_file(Path(blend_path)),
              "tokenizer": {"vocab_size": blend["vocab_size"], "eod": blend["eod"],
-                           "index_sha256": [_sha256(Path(e["prefix"] + ".idx")) for e in blend["train"]]},
+                           "index_sha256": [provenance.sha256_file(Path(e["prefix"] + ".idx")) for e in blend["train"]]},
              "seq_length": seq_length}
     blob = json.dumps(parts, sort_keys=True, separators=(",", ":")).encode()
     return {"sha256": hashlib.sha256(blob).hexdigest(), **parts}
