@@ -106,7 +106,9 @@ def train(positives: list[str], pool: list[str], cfg: QualityConfig, seed: int, 
     ft = _fasttext()
     _fresh_pages()
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".quality-train") as tmp:
+    # The training text goes to the system temp dir (TMPDIR), not beside the model: a SIGKILLed job
+    # must leave nothing in results/ that Snakemake does not know to remove.
+    with tempfile.TemporaryDirectory(prefix="lmsci-quality-train") as tmp:
         data = Path(tmp) / "train.txt"
         data.write_text("".join(lines), encoding="utf-8")
         model = ft.train_supervised(str(data), thread=1, seed=seed, wordNgrams=cfg.word_ngrams, epoch=cfg.epoch,
