@@ -18,7 +18,7 @@ from typing import Any, Literal
 import yaml
 
 FILTERS = ("langid", "gopher_quality", "gopher_repetition", "c4", "fineweb", "quality")
-PII_TYPES = ("email", "ip", "phone")  # what lmsci.curate.pii can replace
+PII_TYPES = ("email", "ip", "phone", "credit_card", "iban")  # what lmsci.curate.pii can replace
 
 
 class ConfigError(ValueError):
@@ -44,6 +44,10 @@ class ExtractConfig:
     # extractors use 0.1 s; 5 s leaves ordinary pages (~10 ms) far from the limit on a loaded machine,
     # so the kept set does not depend on machine speed, and still stops the pathological page.
     timeout_s: float = 5.0
+    # A damaged record or shard (Content-Length past the end, truncated gzip tail): count drops it
+    # as extract/truncated (file and byte offset in dropped.parquet) and keeps every readable record;
+    # fail stops the shard with one line naming file and offset.
+    on_corrupt: Literal["count", "fail"] = "count"
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,9 @@ class LangIdConfig:
 @dataclass(frozen=True)
 class GopherQualityConfig:
     # Rae et al. 2021 (Gopher / MassiveText), Appendix A.1.1 "quality filters".
+    # datatrove: the decisions of datatrove 0.10.1 (FineWeb's published ablations were made with it);
+    # paper: the paper's reading where the two differ (each difference in the filter's docstring).
+    impl: Literal["datatrove", "paper"] = "datatrove"
     min_doc_words: int = 50
     max_doc_words: int = 100_000
     min_avg_word_length: float = 3.0
@@ -73,6 +80,9 @@ class GopherQualityConfig:
 class GopherRepetitionConfig:
     # Rae et al. 2021 (Gopher / MassiveText), Appendix A, Table A1 "repetition removal".
     # Fractions in [0, 1]; "char" fractions are over the characters of the document's words.
+    # datatrove: the decisions of datatrove 0.10.1 (FineWeb's published ablations were made with it);
+    # paper: the paper's reading where the two differ (each difference in the filter's docstring).
+    impl: Literal["datatrove", "paper"] = "datatrove"
     max_dup_para_frac: float = 0.30  # paragraphs ("\n\n"-separated) that repeat an earlier one
     max_dup_para_char_frac: float = 0.20  # characters in those repeated paragraphs
     max_dup_line_frac: float = 0.30  # lines that repeat an earlier line
@@ -92,6 +102,9 @@ class GopherRepetitionConfig:
 class C4Config:
     # Raffel et al. 2020 (T5), Section 2.2 "Colossal Clean Crawled Corpus"; line rules as in
     # datatrove's C4QualityFilter (terminal punctuation, >= 3 words, javascript and policy lines).
+    # datatrove: the decisions of datatrove 0.10.1 (FineWeb's published ablations were made with it);
+    # paper: the paper's reading where the two differ (each difference in the filter's docstring).
+    impl: Literal["datatrove", "paper"] = "datatrove"
     min_sentences: int = 5  # sentences left in the lines C4 keeps; the paper drops pages with fewer than 5
     terminal_punct: bool = True  # C4 keeps only lines ending in . ! ? "; FineWeb turns this rule off
     drop_lorem_ipsum: bool = True  # C4: drop any page containing "lorem ipsum"
@@ -105,6 +118,9 @@ class C4Config:
 @dataclass(frozen=True)
 class FineWebConfig:
     # Penedo et al. 2024 (FineWeb), Section 3.3 / Appendix "custom filters"; ratios over non-empty lines.
+    # datatrove: the decisions of datatrove 0.10.1 (FineWeb's published ablations were made with it);
+    # paper: the paper's reading where the two differ (each difference in the filter's docstring).
+    impl: Literal["datatrove", "paper"] = "datatrove"
     min_line_punct_ratio: float = 0.12  # drop if lines ending in terminal punctuation are <= this share
     # Drop if characters in lines that repeat an earlier line are >= this share. The paper's value;
     # datatrove's FineWebQualityFilter defaults to 0.01, which would drop most short help pages here.
@@ -135,6 +151,9 @@ class MinHashConfig:
 @dataclass(frozen=True)
 class DedupConfig:
     exact: bool = True  # drop documents whose normalised text hash was seen (first by document id kept)
+    # Hash ranges of the file-backed exact dedup: one job per range finds duplicate groups, so a job's
+    # memory depends on its range, not on the crawl (lmsci.dedup.exact).
+    hash_buckets: int = 4
 
 
 @dataclass(frozen=True)
@@ -142,6 +161,13 @@ class TokenizerConfig:
     vocab_size: int = 4096  # byte-level BPE; 256 byte symbols + merges + the end-of-document token
     min_frequency: int = 2  # HF tokenizers BpeTrainer min_frequency
     sample_chars: int = 20_000_000  # training sample cap, taken per source in document-id order
+
+
+@dataclass(frozen=True)
+class TokenizeConfig:
+    # Each curated shard is tokenized into its own .bin/.idx pair per split; merge: true also merges a
+    # source's shards into one pair per split (megatron's IndexedDatasetBuilder.add_index).
+    merge: bool = False
 
 
 @dataclass(frozen=True)
@@ -313,6 +339,7 @@ class Config:
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     decontam: DecontamConfig = field(default_factory=DecontamConfig)
+    tokenize: TokenizeConfig = field(default_factory=TokenizeConfig)
     sweep: SweepConfig = field(default_factory=SweepConfig)
 
 

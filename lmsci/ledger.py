@@ -78,8 +78,8 @@ class Ledger:
                 "bytes_in": self.bytes_in, "seen": self.seen}
 
     def write(self, path: str | Path) -> None:
+        """The counts only: what a job cost comes from Snakemake's ``benchmark:`` file of its rule."""
         write_json(path, self.to_dict())
-        write_json(cost_path(path), self.cost())
 
 
 def cost_path(stats_path: str | Path) -> Path:

@@ -7,6 +7,7 @@ sys.path.insert(0, workflow.basedir)
 
 from lmsci import config as lmsci_config
 from lmsci.crawl.documents import shard_name
+from lmsci.closure import verb_version
 from lmsci.provenance import code_version
 
 try:
@@ -22,6 +23,11 @@ SHARD_PATHS = {s: {shard_name(p): p for p in CFG.sources[s].paths} for s in SOUR
 def cfg(*keys):
     """JSON of the config sections a job reads; a change reruns exactly the jobs that read it."""
     return lmsci_config.slice_json(CFG, *keys)
+
+
+def bench(rule, wildcards=""):
+    """Snakemake's own benchmark file for a job (wall, CPU with children, max RSS): the report's cost."""
+    return f"{R}/benchmarks/{rule}/{wildcards}.tsv" if wildcards else f"{R}/benchmarks/{rule}.tsv"
 
 
 def shards(source):

@@ -37,7 +37,6 @@ rule tag:
     output:
         docs=f"{R}/tag/{{source}}/{{shard}}.parquet",
         stats=f"{R}/tag/{{source}}/{{shard}}.stats.json",
-        cost=f"{R}/tag/{{source}}/{{shard}}.cost.json",
     log:
         f"{R}/logs/tag/{{source}}/{{shard}}.log",
     params:
@@ -64,7 +63,6 @@ rule filter:
         docs=f"{R}/filter/{{source}}/{{shard}}.parquet",
         dropped=f"{R}/filter/{{source}}/{{shard}}.dropped.parquet",
         stats=f"{R}/filter/{{source}}/{{shard}}.stats.json",
-        cost=f"{R}/filter/{{source}}/{{shard}}.cost.json",
     log:
         f"{R}/logs/filter/{{source}}/{{shard}}.log",
     params:
@@ -89,7 +87,6 @@ rule pii:
     output:
         docs=f"{R}/pii/{{source}}/{{shard}}.parquet",
         stats=f"{R}/pii/{{source}}/{{shard}}.stats.json",
-        cost=f"{R}/pii/{{source}}/{{shard}}.cost.json",
     log:
         f"{R}/logs/pii/{{source}}/{{shard}}.log",
     params:

@@ -6,7 +6,6 @@ rule dedup_exact:
         docs=f"{R}/dedup/{{source}}/kept.parquet",
         dropped=f"{R}/dedup/{{source}}/dropped.parquet",
         stats=f"{R}/dedup/{{source}}/stats.json",
-        cost=f"{R}/dedup/{{source}}/cost.json",
     log:
         f"{R}/logs/dedup/{{source}}.log",
     params:
@@ -76,7 +75,6 @@ rule dedup_minhash:
         dropped=f"{R}/minhash/{{source}}/dropped.parquet",
         clusters=f"{R}/minhash/{{source}}/clusters.parquet",
         stats=f"{R}/minhash/{{source}}/stats.json",
-        cost=f"{R}/minhash/{{source}}/cost.json",
     log:
         f"{R}/logs/minhash/{{source}}.log",
     params:

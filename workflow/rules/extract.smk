@@ -5,7 +5,6 @@ rule extract:
     output:
         docs=f"{R}/extract/{{source}}/{{shard}}.parquet",
         stats=f"{R}/extract/{{source}}/{{shard}}.stats.json",
-        cost=f"{R}/extract/{{source}}/{{shard}}.cost.json",
     log:
         f"{R}/logs/extract/{{source}}/{{shard}}.log",
     params:

@@ -35,7 +35,6 @@ rule tokenize:
         lineage=f"{R}/tokens/{{source}}/documents.parquet",
         dropped=f"{R}/tokens/{{source}}/dropped.parquet",
         stats=f"{R}/tokens/{{source}}/stats.json",
-        cost=f"{R}/tokens/{{source}}/cost.json",
     log:
         f"{R}/logs/tokenize/{{source}}.log",
     params:
