@@ -691,6 +691,21 @@ def slice_json(cfg: Config, *keys: str) -> str:
     return json.dumps({k: to_dict(getattr(cfg, k)) for k in keys}, sort_keys=True, separators=(",", ":"))
 
 
+# Fields of a filter section that change what `tag` measures (not what `filter` decides): a
+# threshold-only change must rerun `filter` and what follows, never `tag`.
+MEASURE_FIELDS = ("impl",)
+
+
+def measure_json(cfg: Config, filters: list[str]) -> str:
+    """The measuring part of the named filters' sections, as canonical JSON for `tag`'s --cfg."""
+    out = {}
+    for f in filters:
+        section = to_dict(getattr(cfg, f, None)) or {}
+        if picked := {k: v for k, v in section.items() if k in MEASURE_FIELDS}:
+            out[f] = picked
+    return json.dumps(out, sort_keys=True, separators=(",", ":"))
+
+
 def parse_slice(blob: str) -> dict[str, Any]:
     """Inverse of :func:`slice_json`: section name → typed section."""
     try:

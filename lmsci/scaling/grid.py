@@ -12,11 +12,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from lmsci.config import Config, ConfigError, ModelConfig, SweepConfig, TrainConfig, slice_json
-
-
-def tokens_per_step(model: ModelConfig, train: TrainConfig) -> int:
-    return train.global_batch_size * model.seq_length
+from lmsci.conf.sweep import run_config, shaped as _shaped, tokens_per_step  # noqa: F401 (re-exported)
+from lmsci.config import Config, ConfigError, ModelConfig, SweepConfig, slice_json
 
 
 def runs(sweep: SweepConfig) -> list[tuple[str, int]]:
@@ -27,15 +24,6 @@ def runs(sweep: SweepConfig) -> list[tuple[str, int]]:
 def targets(results: str, sweep: SweepConfig) -> list[str]:
     """What ``snakemake sweep`` builds: the fit and its plot (nothing without a sweep)."""
     return [f"{results}/scaling/fit.json", f"{results}/scaling/fit.png"] if runs(sweep) else []
-
-
-def run_config(model: ModelConfig, train: TrainConfig, sweep: SweepConfig, name: str,
-               tokens: int) -> tuple[ModelConfig, TrainConfig]:
-    """The ``model`` and ``train`` sections of one sweep run (module docstring)."""
-    steps = tokens // tokens_per_step(model, train)
-    train = dataclasses.replace(train, steps=steps, warmup_steps=round(sweep.warmup_fraction * steps),
-                                checkpoint_log_max=0, checkpoint_interval=0, checkpoint_steps=[])
-    return _shaped(model, sweep, name), train
 
 
 def run_slice(cfg: Config, name: str, tokens: int, *keys: str) -> str:
@@ -49,17 +37,6 @@ def non_embedding_parameters(model: ModelConfig, sweep: SweepConfig, name: str) 
     from lmsci.train.flops import parameter_count
 
     return parameter_count(_shaped(model, sweep, name), 0)["non_embedding"]
-
-
-def _shaped(model: ModelConfig, sweep: SweepConfig, name: str) -> ModelConfig:
-    shape = {m.name: m for m in sweep.models}.get(name)
-    if shape is None:
-        raise ConfigError(f"sweep run '{name}': no such sweep.models name; choose from "
-                          f"{', '.join(m.name for m in sweep.models)}")
-    dims = {k: v for k, v in dataclasses.asdict(shape).items() if k != "name"}
-    if "preset" in {f.name for f in dataclasses.fields(ModelConfig)}:
-        dims["preset"] = ""  # the shape is explicit
-    return dataclasses.replace(model, **dims)
 
 
 def validation_loss(perplexity: dict) -> float:

@@ -30,7 +30,7 @@ import os
 import shutil
 from pathlib import Path
 
-from lmsci import provenance
+from lmsci import closure, provenance
 from lmsci.config import ModelConfig, TrainConfig
 from lmsci.train import adapter
 
@@ -85,7 +85,7 @@ def code_version() -> str:
     One run sees one value even if a file is edited while it runs: :func:`pinned_code_version`
     holds it for the launcher, and torchrun workers inherit it through ``CODE_VERSION_ENV``.
     """
-    return os.environ.get(CODE_VERSION_ENV) or _pinned or provenance.code_version("train", "config", "cli")
+    return os.environ.get(CODE_VERSION_ENV) or _pinned or closure.verb_version("train")
 
 
 @contextlib.contextmanager

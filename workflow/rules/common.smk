@@ -40,15 +40,73 @@ def per_shard(pattern, source):
 
 def ledger_files():
     per_shard_stages = [
-        f for s in SOURCES for st in ("extract", "tag", "filter", "pii") for f in per_shard(f"{{R}}/{st}/{{source}}/{{shard}}.stats.json", s)
+        f for s in SOURCES for st in ("extract", "tag", "filter", "pii", "dedup", "minhash") for f in per_shard(f"{{R}}/{st}/{{source}}/{{shard}}.stats.json", s)
     ]
-    per_source = [f"{R}/{st}/{s}/stats.json" for st in ("dedup", "minhash", "tokens") for s in SOURCES]
+    per_source = [f"{R}/{st}/{s}/stats.json" for st in ("tokens",) for s in SOURCES]
     return per_shard_stages + per_source
+
+
+def quality_positives():
+    return [f for s in CFG.quality.positive_sources if s in SOURCES
+            for f in per_shard("{R}/extract/{source}/{shard}.parquet", s)]
+
+
+def quality_negatives():
+    return [f for s in SOURCES if "quality" in CFG.sources[s].filters
+            for f in per_shard("{R}/extract/{source}/{shard}.parquet", s)]
+
+
+def tag_inputs(wildcards):
+    """The shard, plus the trained classifier when the source lists `quality`, plus the C4 bad-words list."""
+    src = CFG.sources[wildcards.source]
+    out = {"docs": f"{R}/extract/{wildcards.source}/{wildcards.shard}.parquet"}
+    if "quality" in src.filters:
+        out |= {"model": f"{R}/quality/model.bin", "meta": f"{R}/quality/model.json"}
+    if "c4" in src.filters and CFG.c4.bad_words_file:
+        out["bad_words"] = CFG.c4.bad_words_file
+    return out
+
+
+def tag_options(wildcards, input):
+    """Optional flags as a list, so the shell line quotes each element."""
+    out = ["--quality-model", input.model] if "model" in input.keys() else []
+    return out + (["--c4-bad-words", input.bad_words] if "bad_words" in input.keys() else [])
+
+
+def filter_list(wildcards):
+    return ",".join(CFG.sources[wildcards.source].filters)
+
+
+def tag_cfg(wildcards):
+    """What measuring depends on (never a threshold): re-thresholding reruns `filter`, not `tag`."""
+    return lmsci_config.measure_json(CFG, CFG.sources[wildcards.source].filters)
+
+
+def filter_cfg(wildcards):
+    return cfg(*CFG.sources[wildcards.source].filters)
 
 
 def band_files(source):
     """One MinHash edge file per LSH band, each written by its own minhash_buckets job (--bands B)."""
     return [f"{R}/minhash/{source}/buckets/band-{b:03d}.parquet" for b in range(CFG.minhash.bands)]
+
+
+def dedup_files(source, kind):
+    """Exact dedup's per-shard files: kind `hashes` (hash, id per shard) or `groups` (one per hash range)."""
+    if kind == "groups":
+        return [f"{R}/dedup/{source}/groups/bucket-{b:03d}.parquet" for b in range(CFG.dedup.hash_buckets)]
+    return per_shard("{R}/dedup/{source}/hashes/{shard}.parquet", source)
+
+
+def minhash_kept(source):
+    """A source's curated documents, one file per shard: what tokenize reads."""
+    return per_shard("{R}/minhash/{source}/{shard}.parquet", source)
+
+
+def token_files():
+    """Every shard's train/valid .bin/.idx (lmsci.tokenize: one pair per split per curated shard)."""
+    return [f"{R}/tokens/{s}/{sh}/{split}.{ext}" for s in SOURCES for sh in shards(s)
+            for split in ("train", "valid") for ext in ("bin", "idx")]
 
 
 def curated_targets():

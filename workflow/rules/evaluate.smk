@@ -7,9 +7,11 @@ rule evaluate:
         f"{R}/eval/perplexity.json",
     log:
         f"{R}/logs/evaluate.log",
+    benchmark:
+        bench("evaluate")
     params:
         cfg=cfg("seed", "model", "train", "evaluate"),
-        code=code_version("evaluate", "train", "cli"),
+        code=verb_version("evaluate"),
     threads: 2
     resources:
         mem_mb=4000,
@@ -17,8 +19,8 @@ rule evaluate:
     conda:
         "../envs/lmsci.yaml"
     shell:
-        "python -m lmsci evaluate --cfg {params.cfg:q} --blend {input.blend} --checkpoint {input.checkpoint}"
-        " --out {output} > {log} 2>&1"
+        "python -m lmsci evaluate --cfg {params.cfg:q} --blend {input.blend:q} --checkpoint {input.checkpoint:q}"
+        " --out {output:q} > {log:q} 2>&1"
 
 
 rule evaluate_checkpoints:
@@ -32,10 +34,12 @@ rule evaluate_checkpoints:
         f"{R}/eval/checkpoints.json",
     log:
         f"{R}/logs/evaluate_checkpoints.log",
+    benchmark:
+        bench("evaluate_checkpoints")
     params:
         cfg=cfg("seed", "model", "train", "evaluate"),
         train_dir=lambda w, input: os.path.dirname(input.summary),
-        code=code_version("evaluate", "train", "cli"),
+        code=verb_version("evaluate-checkpoints"),
     threads: 2
     resources:
         mem_mb=4000,
@@ -43,8 +47,8 @@ rule evaluate_checkpoints:
     conda:
         "../envs/lmsci.yaml"
     shell:
-        "python -m lmsci evaluate-checkpoints --cfg {params.cfg:q} --blend {input.blend} --train-dir {params.train_dir}"
-        " --out {output} > {log} 2>&1"
+        "python -m lmsci evaluate-checkpoints --cfg {params.cfg:q} --blend {input.blend:q}"
+        " --train-dir {params.train_dir:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule export_hf:
@@ -56,15 +60,17 @@ rule export_hf:
         directory(f"{R}/export/hf"),
     log:
         f"{R}/logs/export_hf.log",
+    benchmark:
+        bench("export_hf")
     params:
-        code=code_version("evaluate", "train", "tokenize", "cli"),
+        code=verb_version("export-hf"),
     resources:
         mem_mb=4000,
         runtime=15,
     conda:
         "../envs/lmsci.yaml"
     shell:
-        "python -m lmsci export-hf {input.checkpoint} {output} --tokenizer {input.tokenizer} > {log} 2>&1"
+        "python -m lmsci export-hf {input.checkpoint:q} {output:q} --tokenizer {input.tokenizer:q} > {log:q} 2>&1"
 
 
 rule eval_tasks:
@@ -76,18 +82,20 @@ rule eval_tasks:
         directory(f"{R}/eval/tasks"),
     log:
         f"{R}/logs/eval_tasks.log",
+    benchmark:
+        bench("eval_tasks")
     params:
         cfg=cfg("seed"),
         per_source=200,
-        code=code_version("evaluate", "tokenize", "cli"),
+        code=verb_version("eval-tasks"),
     resources:
         mem_mb=2000,
         runtime=10,
     conda:
         "../envs/lmsci.yaml"
     shell:
-        "python -m lmsci eval-tasks --cfg {params.cfg:q} --blend {input.blend} --tokenizer {input.tokenizer}"
-        " --out-dir {output} --per-source {params.per_source} > {log} 2>&1"
+        "python -m lmsci eval-tasks --cfg {params.cfg:q} --blend {input.blend:q} --tokenizer {input.tokenizer:q}"
+        " --out-dir {output:q} --per-source {params.per_source:q} > {log:q} 2>&1"
 
 
 rule lm_eval:
@@ -99,9 +107,11 @@ rule lm_eval:
         f"{R}/eval/lm_eval.json",
     log:
         f"{R}/logs/lm_eval.log",
+    benchmark:
+        bench("lm_eval")
     params:
-        limit=f"--limit {CFG.evaluate.lm_eval_limit}" if CFG.evaluate.lm_eval_limit else "",
-        code=code_version("evaluate", "cli"),
+        limit=["--limit", CFG.evaluate.lm_eval_limit] if CFG.evaluate.lm_eval_limit else [],
+        code=verb_version("lm-eval"),
     threads: 2
     resources:
         mem_mb=4000,
@@ -109,4 +119,4 @@ rule lm_eval:
     conda:
         "../envs/lmsci.yaml"
     shell:
-        "python -m lmsci lm-eval {input.hf} {input.tasks} {params.limit} --out {output} > {log} 2>&1"
+        "python -m lmsci lm-eval {input.hf:q} {input.tasks:q} {params.limit:q} --out {output:q} > {log:q} 2>&1"

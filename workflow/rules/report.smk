@@ -31,19 +31,21 @@ rule build_report:
                           category="Provenance"),
     log:
         f"{R}/logs/report.log",
+    benchmark:
+        bench("build_report")
     params:
         # Snakemake lists config.yaml twice when it is also given with --configfile: once is enough.
-        configs=" ".join(dict.fromkeys(os.path.relpath(p, workflow.basedir) for p in workflow.configfiles))
-        or "config.yaml",
+        configs=list(dict.fromkeys(os.path.relpath(p, workflow.basedir) for p in workflow.configfiles))
+        or ["config.yaml"],
         out_dir=lambda w, output: os.path.dirname(output.md),
         results=lambda w, input: os.path.dirname(os.path.dirname(input.blend)),
-        scaling=lambda w, input: " ".join(f"--scaling {f}" for f in input.scaling if f.endswith(".json")),
-        code=code_version("report", "provenance", "cli"),
+        scaling=lambda w, input: [x for f in input.scaling if f.endswith(".json") for x in ("--scaling", f)],
+        code=verb_version("report"),
     resources:
         mem_mb=2000,
         runtime=10,
     conda:
         "../envs/lmsci.yaml"
     shell:
-        "python -m lmsci report --results {params.results} --out-dir {params.out_dir} --config-files {params.configs}"
-        " {params.scaling} > {log} 2>&1"
+        "python -m lmsci report --results {params.results:q} --out-dir {params.out_dir:q}"
+        " --config-files {params.configs:q} {params.scaling:q} > {log:q} 2>&1"

@@ -22,15 +22,16 @@ rule sweep_train:
     """One sweep run: `lmsci train` with the run's shape and steps (only the final checkpoint)."""
     input:
         blend=f"{R}/mix/blend.json",
-        tokens=expand(f"{R}/tokens/{{source}}/{{split}}.{{ext}}", source=SOURCES, split=["train", "valid"],
-                      ext=["bin", "idx"]),
+        tokens=token_files(),
     output:
         directory(f"{R}/sweep/{{size}}/{{budget}}/train"),
     log:
         f"{R}/logs/sweep/{{size}}-{{budget}}.train.log",
+    benchmark:
+        bench("sweep_train", "{size}/{budget}")
     params:
         cfg=lambda w: run_slice(CFG, w.size, w.budget, "seed", "model", "train"),
-        code=code_version("train", "config", "cli"),  # the run's own model and train are in cfg
+        code=verb_version("train"),  # the run's own model and train are in cfg
     threads: max(2, CFG.train.world_size)
     resources:
         mem_mb=4000,
@@ -40,7 +41,7 @@ rule sweep_train:
     conda:
         "../envs/lmsci.yaml"
     shell:
-        "python -m lmsci train --cfg {params.cfg:q} --blend {input.blend} --out-dir {output} > {log} 2>&1"
+        "python -m lmsci train --cfg {params.cfg:q} --blend {input.blend:q} --out-dir {output:q} > {log:q} 2>&1"
 
 
 rule sweep_evaluate:
@@ -52,9 +53,12 @@ rule sweep_evaluate:
         f"{R}/sweep/{{size}}/{{budget}}/perplexity.json",
     log:
         f"{R}/logs/sweep/{{size}}-{{budget}}.evaluate.log",
+    benchmark:
+        bench("sweep_evaluate", "{size}/{budget}")
     params:
         cfg=lambda w: run_slice(CFG, w.size, w.budget, "seed", "model", "train", "evaluate"),
-        code=code_version("evaluate", "train", "cli"),
+        checkpoint=lambda w, input: os.path.join(input.run, "checkpoint"),
+        code=verb_version("evaluate"),
     threads: 2
     resources:
         mem_mb=4000,
@@ -62,8 +66,8 @@ rule sweep_evaluate:
     conda:
         "../envs/lmsci.yaml"
     shell:
-        "python -m lmsci evaluate --cfg {params.cfg:q} --blend {input.blend} --checkpoint {input.run}/checkpoint"
-        " --out {output} > {log} 2>&1"
+        "python -m lmsci evaluate --cfg {params.cfg:q} --blend {input.blend:q} --checkpoint {params.checkpoint:q}"
+        " --out {output:q} > {log:q} 2>&1"
 
 
 rule scaling_fit:
@@ -75,16 +79,18 @@ rule scaling_fit:
         png=f"{R}/scaling/fit.png",
     log:
         f"{R}/logs/scaling_fit.log",
+    benchmark:
+        bench("scaling_fit")
     params:
         cfg=cfg("seed", "model", "sweep"),
         runs=[f"{size}/{budget}" for size, budget in SWEEP_RUNS],
         out_dir=lambda w, output: os.path.dirname(output.json),
-        code=code_version("scaling", "cli"),
+        code=verb_version("scaling-fit"),
     resources:
         mem_mb=2000,
         runtime=30,
     conda:
         "../envs/lmsci.yaml"
     shell:
-        "python -m lmsci scaling-fit --cfg {params.cfg:q} --runs {params.runs} --inputs {input}"
-        " --out-dir {params.out_dir} > {log} 2>&1"
+        "python -m lmsci scaling-fit --cfg {params.cfg:q} --runs {params.runs:q} --inputs {input:q}"
+        " --out-dir {params.out_dir:q} > {log:q} 2>&1"

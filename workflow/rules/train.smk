@@ -13,8 +13,7 @@ rule train_model:
     """megatron-core GPTModel on the blend; torchrun when the layout needs several processes."""
     input:
         blend=f"{R}/mix/blend.json",
-        tokens=expand(f"{R}/tokens/{{source}}/{{split}}.{{ext}}", source=SOURCES, split=["train", "valid"],
-                      ext=["bin", "idx"]),
+        tokens=token_files(),
     output:
         summary=f"{R}/train/train_summary.json",
         metrics=f"{R}/train/metrics.jsonl",
@@ -22,10 +21,12 @@ rule train_model:
         checkpoint=directory(f"{R}/train/checkpoint"),
     log:
         f"{R}/logs/train.log",
+    benchmark:
+        bench("train_model")
     params:
         cfg=cfg("seed", "model", "train"),
         out_dir=lambda w, output: os.path.dirname(output.summary),
-        code=code_version("train", "config", "cli"),
+        code=verb_version("train"),
     threads: max(2, TRAIN_RANKS_PER_NODE)
     resources:
         mem_mb=8000,
@@ -36,4 +37,4 @@ rule train_model:
     conda:
         "../envs/lmsci.yaml"
     shell:
-        "python -m lmsci train --cfg {params.cfg:q} --blend {input.blend} --out-dir {params.out_dir} > {log} 2>&1"
+        "python -m lmsci train --cfg {params.cfg:q} --blend {input.blend:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"

@@ -1,0 +1,89 @@
+"""What every config section shares: the one-line error and the bound checks.
+
+A section is a frozen dataclass that checks its own fields when it is made (``__post_init__`` calls
+``check()``, as torchtitan's ``Config`` classes do); its errors name the field relative to the
+section, and :mod:`lmsci.config` prefixes the section's key (``extract.max_bytes``).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+SEED_MAX = 2**32  # numpy's and megatron's seeds are uint32: [0, 2**32)
+
+
+class ConfigError(ValueError):
+    """A bad config: ``str()`` is one line naming the key and the fix."""
+
+
+class FieldError(ConfigError):
+    """A bad field of one section; :meth:`under` names it from the top of the config."""
+
+    def __init__(self, key: str, msg: str):
+        self.key, self.msg = key, msg
+        super().__init__(f"config key '{key}': {msg}")
+
+    def under(self, prefix: str) -> FieldError:
+        return FieldError(f"{prefix}.{self.key}" if prefix else self.key, self.msg)
+
+
+def fail(key: str, msg: str) -> None:
+    raise FieldError(key, msg)
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else repr(v)
+
+
+def bounded(key: str, v: float, lo: float | None = None, hi: float | None = None, *,
+            lo_open: bool = False, hi_open: bool = False, fix: str = "") -> None:
+    """``v`` is a finite number within [lo, hi] (``lo_open``/``hi_open``: that end excluded)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        fail(key, f"expected a number, got {v!r}")
+    ok = math.isfinite(v)
+    ok = ok and (lo is None or (v > lo if lo_open else v >= lo))
+    ok = ok and (hi is None or (v < hi if hi_open else v <= hi))
+    if not ok:
+        lo_s = "-inf" if lo is None else _fmt(lo)
+        hi_s = "inf" if hi is None else _fmt(hi)
+        rng = f"{'(' if lo_open or lo is None else '['}{lo_s}, {hi_s}{')' if hi_open or hi is None else ']'}"
+        fail(key, f"must be a finite number in {rng} (got {_fmt(v)})" + (f"; {fix}" if fix else ""))
+
+
+def fraction(key: str, v: float, fix: str = "") -> None:
+    bounded(key, v, 0.0, 1.0, fix=fix or "a share or probability lies in [0, 1]")
+
+
+def seed(key: str, v: int) -> None:
+    bounded(key, v, 0, SEED_MAX, hi_open=True, fix="seeds are unsigned 32-bit integers")
+
+
+def unique(key: str, items: Iterable[Any]) -> None:
+    seen: set = set()
+    for x in items:
+        if x in seen:
+            fail(key, f"{x!r} is listed twice; list each once")
+        seen.add(x)
+
+
+def choices(key: str, items: Iterable[Any], allowed: Iterable[Any]) -> None:
+    allowed = list(allowed)
+    for x in items:
+        if x not in allowed:
+            fail(key, f"unknown value {x!r}; choose from {', '.join(map(str, allowed))}")
+    unique(key, items)
+
+
+def ordered(lo_key: str, lo: float, hi_key: str, hi: float) -> None:
+    if lo > hi:
+        fail(lo_key, f"must be <= {hi_key} (got {_fmt(lo)} > {_fmt(hi)})")
+
+
+class Section:
+    """Base of every config section: checks itself when made (and on ``dataclasses.replace``)."""
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:  # overridden by sections with bounds
+        pass

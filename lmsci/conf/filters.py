@@ -1,0 +1,78 @@
+"""Config sections of the heuristic quality filters (one per filter; thresholds with their sources)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from lmsci.conf.base import Section
+
+
+@dataclass(frozen=True)
+class GopherQualityConfig:
+    # Rae et al. 2021 (Gopher / MassiveText), Appendix A.1.1 "quality filters".
+    # datatrove: the decisions of datatrove 0.10.1 (FineWeb's published ablations were made with it);
+    # paper: the paper's reading where the two differ (each difference in the filter's docstring).
+    impl: Literal["datatrove", "paper"] = "datatrove"
+    min_doc_words: int = 50
+    max_doc_words: int = 100_000
+    min_avg_word_length: float = 3.0
+    max_avg_word_length: float = 10.0
+    max_symbol_word_ratio: float = 0.1  # '#' and '...' per word
+    max_bullet_lines_ratio: float = 0.9  # lines starting with a bullet
+    max_ellipsis_lines_ratio: float = 0.3  # lines ending with an ellipsis
+    min_alpha_words_ratio: float = 0.8  # words containing at least one letter
+    min_stop_words: int = 2  # of: the, be, to, of, and, that, have, with
+
+
+@dataclass(frozen=True)
+class GopherRepetitionConfig:
+    # Rae et al. 2021 (Gopher / MassiveText), Appendix A, Table A1 "repetition removal".
+    # Fractions in [0, 1]; "char" fractions are over the characters of the document's words.
+    # datatrove: the decisions of datatrove 0.10.1 (FineWeb's published ablations were made with it);
+    # paper: the paper's reading where the two differ (each difference in the filter's docstring).
+    impl: Literal["datatrove", "paper"] = "datatrove"
+    max_dup_para_frac: float = 0.30  # paragraphs ("\n\n"-separated) that repeat an earlier one
+    max_dup_para_char_frac: float = 0.20  # characters in those repeated paragraphs
+    max_dup_line_frac: float = 0.30  # lines that repeat an earlier line
+    max_dup_line_char_frac: float = 0.20  # characters in those repeated lines
+    max_top_2gram_char_frac: float = 0.20  # characters covered by the most frequent word 2-gram
+    max_top_3gram_char_frac: float = 0.18
+    max_top_4gram_char_frac: float = 0.16
+    max_dup_5gram_char_frac: float = 0.15  # characters covered by word 5-grams that occur more than once
+    max_dup_6gram_char_frac: float = 0.14
+    max_dup_7gram_char_frac: float = 0.13
+    max_dup_8gram_char_frac: float = 0.12
+    max_dup_9gram_char_frac: float = 0.11
+    max_dup_10gram_char_frac: float = 0.10
+
+
+@dataclass(frozen=True)
+class C4Config:
+    # Raffel et al. 2020 (T5), Section 2.2 "Colossal Clean Crawled Corpus"; line rules as in
+    # datatrove's C4QualityFilter (terminal punctuation, >= 3 words, javascript and policy lines).
+    # datatrove: the decisions of datatrove 0.10.1 (FineWeb's published ablations were made with it);
+    # paper: the paper's reading where the two differ (each difference in the filter's docstring).
+    impl: Literal["datatrove", "paper"] = "datatrove"
+    min_sentences: int = 5  # sentences left in the lines C4 keeps; the paper drops pages with fewer than 5
+    terminal_punct: bool = True  # C4 keeps only lines ending in . ! ? "; FineWeb turns this rule off
+    drop_lorem_ipsum: bool = True  # C4: drop any page containing "lorem ipsum"
+    drop_curly_bracket: bool = True  # C4: drop any page containing "{" (removes code)
+    # Newline-separated words or phrases; a page containing any (whole words, any case) is dropped.
+    # C4 used the LDNOOBW English list ("List of Dirty, Naughty, Obscene or Otherwise Bad Words");
+    # it is not bundled and never downloaded: point at your copy (relative to the repository root).
+    bad_words_file: str = ""  # "": no bad-words rule
+
+
+@dataclass(frozen=True)
+class FineWebConfig:
+    # Penedo et al. 2024 (FineWeb), Section 3.3 / Appendix "custom filters"; ratios over non-empty lines.
+    # datatrove: the decisions of datatrove 0.10.1 (FineWeb's published ablations were made with it);
+    # paper: the paper's reading where the two differ (each difference in the filter's docstring).
+    impl: Literal["datatrove", "paper"] = "datatrove"
+    min_line_punct_ratio: float = 0.12  # drop if lines ending in terminal punctuation are <= this share
+    # Drop if characters in lines that repeat an earlier line are >= this share. The paper's value;
+    # datatrove's FineWebQualityFilter defaults to 0.01, which would drop most short help pages here.
+    max_dup_line_char_ratio: float = 0.1
+    max_short_line_ratio: float = 0.67  # drop if lines of <= 30 characters are >= this share
+
+
