@@ -18,15 +18,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def cmd_extract(a, s):
+    import functools
+    from lmsci import stage
     if a.kind == "warc":
         from lmsci.crawl.extract import extract_shard
-        df, led = extract_shard(a.source, a.input, s["extract"])
+        fn = functools.partial(extract_shard, a.source, cfg=s["extract"])
     else:
         from lmsci.crawl.jsonl import read_shard
-        df, led = read_shard(a.source, a.input)
-    write_parquet(a.out, df)
-    led.bytes_out = Path(a.out).stat().st_size
-    led.write(a.stats)
+        fn = functools.partial(read_shard, a.source, on_corrupt=s["extract"].on_corrupt)
+    led = stage.run(fn, a.input, out=a.out, dropped=a.dropped, stats=a.stats)
+    for d in led.extra.get("damaged", []):  # counted (extract.on_corrupt: count); one line each in the log
+        print(f"lmsci extract: {d['file']}: {d['reason']} at byte offset {d['offset']}: {d['detail']}", file=sys.stderr)
 
 
 def cmd_tag(a, s):
@@ -63,21 +65,36 @@ def cmd_filter(a, s):
     led.write(a.stats)
 
 
-def cmd_dedup_exact(a, s):
+def cmd_dedup_hashes(a, s):
     import polars as pl
-    from lmsci.dedup.exact import dedup
-    kept, dropped, led = dedup([pl.read_parquet(p) for p in a.inputs], a.source, s["dedup"].exact)
-    write_parquet(a.out, kept)
-    write_parquet(a.dropped, dropped)
-    led.write(a.stats)
+    from lmsci.dedup import exact
+    df = pl.read_parquet(a.input, columns=["id", "text"])
+    exact.write_sorted(a.out, exact.hashes(df, s["dedup"].hash_buckets, s["dedup"].exact))
+
+
+def cmd_dedup_groups(a, s):
+    from lmsci.dedup import exact
+    if not 0 <= a.bucket < s["dedup"].hash_buckets:
+        raise ValueError(f"dedup bucket {a.bucket} out of range: dedup.hash_buckets is {s['dedup'].hash_buckets}")
+    exact.write_sorted(a.out, exact.groups([exact.read_bucket(a.inputs, a.bucket)]))
+
+
+def cmd_dedup_exact(a, s):
+    import functools
+    from lmsci import stage
+    from lmsci.dedup import exact
+    docs = stage.read(a.input)
+    dups = exact.read_for(a.groups, docs["id"], exact.GROUP_SCHEMA)
+    stage.run(functools.partial(exact.apply, dups=dups, source=a.source, shard=a.shard), docs,
+              out=a.out, dropped=a.dropped, stats=a.stats)
 
 
 def cmd_pii(a, s):
-    import polars as pl
-    from lmsci.curate.pii import apply
-    df, led = apply(pl.read_parquet(a.input), s["pii"], a.source, a.shard)
-    write_parquet(a.out, df)
-    led.write(a.stats)
+    import functools
+    from lmsci import stage
+    from lmsci.curate import pii
+    fn = functools.partial(pii.stage, cfg=s["pii"], source=a.source, shard=a.shard)
+    stage.run(fn, stage.read(a.input), out=a.out, dropped=a.dropped, stats=a.stats)  # dropped: always empty
 
 
 def cmd_minhash_signatures(a, s):
@@ -87,23 +104,30 @@ def cmd_minhash_signatures(a, s):
 
 
 def cmd_minhash_buckets(a, s):
-    import polars as pl
     from lmsci.dedup import minhash
     cfg = s["minhash"]
-    sigs = pl.concat([pl.read_parquet(p) for p in a.inputs])
-    for band in (a.bands if a.bands is not None else range(cfg.bands)):  # a cluster can fan out per band
-        write_parquet(Path(a.out_dir) / minhash.band_file(band), minhash.band_edges(sigs, band, cfg))
+    bands = a.bands if a.bands is not None else range(cfg.bands)  # a cluster can fan out per band
+    if a.out and len(bands) != 1:
+        raise ValueError("minhash-buckets: --out takes one band; give exactly one with --bands, or use --out-dir")
+    for band in bands:
+        out = a.out or Path(a.out_dir) / minhash.band_file(band)
+        write_parquet(out, minhash.band_file_edges(a.inputs, band, cfg))
+
+
+def cmd_minhash_clusters(a, s):
+    from lmsci.dedup import exact, minhash
+    exact.write_sorted(a.out, minhash.clusters(a.edges))
 
 
 def cmd_dedup_minhash(a, s):
-    import polars as pl
-    from lmsci.dedup import minhash
-    clus = minhash.clusters([pl.read_parquet(p) for p in a.edges])
-    write_parquet(a.clusters, clus)
-    kept, dropped, led = minhash.apply([pl.read_parquet(p) for p in a.inputs], clus, a.source)
-    write_parquet(a.out, kept)
-    write_parquet(a.dropped, dropped)
-    led.write(a.stats)
+    from lmsci import stage
+    from lmsci.dedup import exact, minhash
+    docs = stage.read(a.input)
+    clus = exact.read_for([a.clusters], docs["id"], minhash.CLUSTER_SCHEMA)  # this shard's rows only
+
+    def near_dedup(d):
+        return minhash.apply([d], clus, a.source, shard=a.shard)
+    stage.run(near_dedup, docs, out=a.out, dropped=a.dropped, stats=a.stats)
 
 
 def cmd_curate(a, _):
@@ -113,50 +137,67 @@ def cmd_curate(a, _):
     decisions, led = curate(a.warcs, cfg, a.source, quality_model=a.quality_model, out_dir=Path(a.out), root=ROOT)
     write_parquet(Path(a.out) / "decisions.parquet", decisions)
     write_json(Path(a.out) / "ledger.json", led.to_dict())
-    print(f"curate: {led.kept} of {led.seen} records kept -> {Path(a.out) / 'decisions.parquet'}")
+    for d in led.extra["damaged"]:  # counted in decisions.parquet; named here so nobody misses them
+        print(f"lmsci curate: warning: {d['file']}: {d['reason']} at byte offset {d['offset']}: {d['detail']}",
+              file=sys.stderr)
+    for f in led.extra["failed_files"]:  # one line per file that could not be read; the others are curated
+        print(f"lmsci curate: error: {f['error']}", file=sys.stderr)
+    print(f"curate: {led.kept} of {led.seen} records kept from {len(a.warcs) - len(led.extra['failed_files'])} "
+          f"of {len(a.warcs)} files -> {Path(a.out) / 'decisions.parquet'}")
+    return 1 if led.extra["failed_files"] else 0
 
 
 def cmd_train_tokenizer(a, s):
-    import polars as pl
     from lmsci.tokenize import bpe
-    by_source: dict[str, list] = {}
-    for p in sorted(a.inputs):
-        df = pl.read_parquet(p, columns=["id", "source", "text"])
-        for src, text in df.sort("id").select("source", "text").iter_rows():
-            by_source.setdefault(src, []).append(text)
-    tok = bpe.train(bpe.sample(by_source, s["tokenizer"].sample_chars), s["tokenizer"])
+    cfg = s["tokenizer"]
+    tok = bpe.train(bpe.sample(bpe.read_shards(a.inputs), cfg.sample_chars, s["seed"]), cfg)
     bpe.save(tok, a.out)
 
 
+def cmd_split_fallback(a, s):
+    from lmsci.tokenize import heldout
+    write_json(a.out, heldout.fallback(a.inputs, s["seed"], s["split"].valid_fraction))
+
+
+def cmd_decontam_index(a, s):
+    from lmsci.curate import decontam
+    from lmsci.io import read_json
+    from lmsci.tokenize import heldout
+    texts = heldout.held_out_texts(a.inputs, s["seed"], s["split"].valid_fraction, read_json(a.split_fallback))
+    index = decontam.build(texts, s["decontam"], [ROOT / x for x in s["decontam"].extra_paths])
+    index.save(a.out)
+    print(f"decontam-index: {len(index.hashes)} distinct {index.ngram}-grams of {index.texts} texts -> {a.out}")
+
+
 def cmd_tokenize(a, s):
-    import polars as pl
-    from lmsci.tokenize import bpe
-    from lmsci.tokenize.encode import encode_source
-    df = pl.concat([pl.read_parquet(p, columns=["id", "url", "text"]) for p in a.inputs])
-    index, dropped = None, []
-    if a.heldout and "decontam" in s and s["decontam"].enabled:
+    import functools
+    from lmsci import stage
+    from lmsci.tokenize import encode, fast, heldout
+    print(f"tokenize: encoder {fast.backend(a.tokenizer)}")
+    index = None
+    if a.index:
         from lmsci.curate import decontam
-        from lmsci.tokenize.split import held_out
-        texts = []
-        for p in sorted(a.heldout):  # every source's valid documents: what perplexity and lm-eval score
-            other = pl.read_parquet(p, columns=["id", "text"]).sort("id")
-            texts += held_out(other["id"].to_list(), other["text"].to_list(), s["seed"], s["split"].valid_fraction)
-        index = decontam.build(texts, s["decontam"], [ROOT / x for x in s["decontam"].extra_paths])
-    lineage, led = encode_source(df, bpe.load(a.tokenizer), a.source, Path(a.out_dir), s["seed"],
-                                 s["split"].valid_fraction, index, dropped)
-    write_parquet(Path(a.out_dir) / "documents.parquet", lineage)
-    write_parquet(Path(a.out_dir) / "dropped.parquet", pl.DataFrame(dropped, schema={
-        "id": pl.String, "url": pl.String, "reason": pl.String, "text": pl.String, "overlaps": pl.Int64}))
-    led.write(Path(a.out_dir) / "stats.json")
+        index = decontam.Index.load(a.index, s["decontam"])
+    fn = functools.partial(encode.stage, out_dir=Path(a.out).parent, tokenizer=a.tokenizer, source=a.source,
+                           shard=a.shard, seed=s["seed"], valid_fraction=s["split"].valid_fraction,
+                           overrides=heldout.load_overrides(a.split_fallback, a.source), index=index)
+    stage.run(fn, stage.read(a.input, columns=["id", "url", "text"]), out=a.out,
+              stats=a.stats, dropped=a.dropped)
+
+
+def cmd_merge_tokens(a, s):
+    from lmsci.tokenize import bpe, merge
+    vocab = bpe.load(a.tokenizer).get_vocab_size()
+    lineage = merge.merge([Path(p).parent for p in a.inputs], Path(a.out).parent, vocab)
+    print(f"merge-tokens: {lineage.height} documents of {len(a.inputs)} shards -> {Path(a.out).parent}")
 
 
 def cmd_mix(a, s):
     from lmsci import ledger, mix
     from lmsci.tokenize import bpe
-    cfg = _Ns(s)
-    stats = {Path(p).parent.name: ledger.load(p) for p in a.inputs}
     tok = bpe.load(a.tokenizer)
-    write_json(a.out, mix.blend(cfg, stats, tok.get_vocab_size(), bpe.eod_id(tok), a.tokens_dir))
+    stats = [ledger.load(p) for p in a.inputs]
+    write_json(a.out, mix.blend(_Ns(s), stats, tok.get_vocab_size(), bpe.eod_id(tok), a.tokens_dir))
 
 
 def cmd_train(a, s):
@@ -164,6 +205,12 @@ def cmd_train(a, s):
     from lmsci.io import jsonl_to_csv
     train(s["model"], s["train"], s["seed"], Path(a.blend), Path(a.out_dir))
     jsonl_to_csv(Path(a.out_dir) / "metrics.jsonl", Path(a.out_dir) / "metrics.csv")
+
+
+def cmd_publish_checkpoints(a, _):
+    from lmsci.train.publish import publish
+    found = publish(Path(a.train_dir), Path(a.out_dir))
+    print(f"publish-checkpoints: {len(found)} checkpoints -> {a.out_dir}")
 
 
 def cmd_evaluate(a, s):
@@ -204,6 +251,26 @@ def cmd_verify(a, _):
     return 1 if problems else 0
 
 
+def cmd_reproduce(a, _):
+    from lmsci import reproduce as R
+    n, lines, clone = R.reproduce(Path(a.report_dir), a.until, a.remote, a.repo, a.workdir, a.cores)
+    for line in lines:
+        print(line.text())
+    print(f"{n - len(lines)} of {n} artifacts identical")
+    if lines or a.keep:
+        print(f"reproduce: the rerun is kept in {clone}", file=sys.stderr)
+    else:
+        R.remove(clone)
+    return 1 if lines else 0
+
+
+def cmd_diff(a, _):
+    from lmsci.report.diff import diff, render
+    found = diff(Path(a.run_a), Path(a.run_b))
+    print("\n".join(render(found)))
+    return 1 if any(found[k] for k in ("config", "code", "packages", "inputs", "stage", "loss")) else 0
+
+
 def cmd_trace(a, _):
     import json
     from lmsci.report.trace import trace
@@ -228,17 +295,21 @@ def cmd_batch(a, _):
 
 def cmd_inspect(a, _):
     from lmsci.report import inspect
+    from lmsci.termsafe import clean  # crawled text: escape control characters before the terminal sees them
     results = Path(a.results or C.load(*(a.configfile or ["config.yaml"])).results)
     if a.reason is None:
         for reason, n in sorted(inspect.reasons(results).items()):
-            print(f"{n:8d}  {reason}")
+            print(f"{n:8d}  {clean(reason)}")
         return
     for doc in inspect.samples(results, a.reason, a.n).iter_rows(named=True):
-        text = " ".join(doc["text"].split())
-        print(f"--- {doc['id']}  {doc['reason']}  {doc['url']}\n{text[:a.chars]}")
+        text = " ".join((doc["text"] or "").split())
+        print(f"--- {clean(doc['id'])}  {clean(doc['reason'])}  {clean(doc['url'], keep_newlines=False)}\n"
+              f"{clean(text[:a.chars])}")
 
 
 def cmd_export_hf(a, _):
+    from lmsci.guard import EXPORT_MARKER, check_replaceable
+    check_replaceable(Path(a.out), EXPORT_MARKER, "export-hf")  # before torch loads: fail fast
     from lmsci.evaluate.export_hf import export
     export(Path(a.checkpoint), Path(a.out), Path(a.tokenizer) if a.tokenizer else None)
 
@@ -257,7 +328,11 @@ def cmd_lm_eval(a, _):
 
 def cmd_run(a, _):
     files = a.configfile or ["config.yaml"]
-    C.load(*files, root=ROOT)  # fail here, in one line, before Snakemake starts anything
+    try:  # the Snakefile makes the same check (lmsci.config.from_workflow) and prints the same line
+        C.load(*files, root=ROOT)  # before Snakemake starts: its loader would evaluate a YTE template
+    except C.ConfigError as err:
+        print(f"lmsci: config error: {err}", file=sys.stderr)
+        return 1
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(ROOT),
            "--cores", str(a.cores), "--configfile", *files, "--rerun-incomplete", *a.snakemake_args]
     # The rules call `python -m lmsci`: this interpreter's environment comes first on PATH.
@@ -304,18 +379,25 @@ def _parser() -> argparse.ArgumentParser:
                             required=True)
         return sp
 
-    verb("extract", cmd_extract, "--source", "--kind", "--input", "--out", "--stats")
+    verb("extract", cmd_extract, "--source", "--kind", "--input", "--out", "--dropped", "--stats")
     tg = verb("tag", cmd_tag, "--source", "--shard", "--filters", "--input", "--out", "--stats")
     tg.add_argument("--quality-model", help="trained quality classifier (model.bin), when `quality` is listed")
     tg.add_argument("--c4-bad-words", help="C4 bad-words list (c4.bad_words_file), when `c4` is listed")
     verb("train-quality", cmd_train_quality, "--positives", "--negatives", "--out")
     verb("filter", cmd_filter, "--source", "--shard", "--filters", "--input", "--out", "--dropped", "--stats")
-    verb("dedup-exact", cmd_dedup_exact, "--source", "--inputs", "--out", "--dropped", "--stats")
-    verb("pii", cmd_pii, "--source", "--shard", "--input", "--out", "--stats")
+    verb("dedup-hashes", cmd_dedup_hashes, "--input", "--out")
+    verb("dedup-groups", cmd_dedup_groups, "--inputs", "--out").add_argument("--bucket", type=int, required=True)
+    verb("dedup-exact", cmd_dedup_exact, "--source", "--shard", "--input", "--out", "--dropped",
+         "--stats").add_argument("--groups", nargs="+", required=True, help="every hash range's groups file")
+    verb("pii", cmd_pii, "--source", "--shard", "--input", "--out", "--dropped", "--stats")
     verb("minhash-signatures", cmd_minhash_signatures, "--input", "--out")
-    mb = verb("minhash-buckets", cmd_minhash_buckets, "--inputs", "--out-dir")
+    mb = verb("minhash-buckets", cmd_minhash_buckets, "--inputs")
     mb.add_argument("--bands", type=int, nargs="+", help="only these bands (default: all)")
-    verb("dedup-minhash", cmd_dedup_minhash, "--source", "--inputs", "--edges", "--clusters", "--out", "--dropped",
+    out = mb.add_mutually_exclusive_group(required=True)
+    out.add_argument("--out-dir", help="write band-NNN.parquet per band here")
+    out.add_argument("--out", help="the edge file of the one band given with --bands")
+    verb("minhash-clusters", cmd_minhash_clusters, "--edges", "--out")
+    verb("dedup-minhash", cmd_dedup_minhash, "--source", "--shard", "--input", "--clusters", "--out", "--dropped",
          "--stats")
     cu = sub.add_parser("curate", help="extract, filter, redact and dedup WARC files in one process")
     cu.set_defaults(fn=cmd_curate)
@@ -326,11 +408,19 @@ def _parser() -> argparse.ArgumentParser:
     cu.add_argument("--quality-model", help="trained quality classifier (default: train one into OUT/quality/ "
                     "from quality.positive_sources vs the given WARCs)")
     verb("train-tokenizer", cmd_train_tokenizer, "--inputs", "--out")
-    tk = verb("tokenize", cmd_tokenize, "--source", "--inputs", "--tokenizer", "--out-dir")
-    tk.add_argument("--heldout", nargs="+", help="every source's deduplicated documents: their valid split is "
-                    "what training documents are decontaminated against")
+    verb("split-fallback", cmd_split_fallback, "--inputs", "--out")
+    verb("decontam-index", cmd_decontam_index, "--inputs", "--split-fallback", "--out")
+    tk = verb("tokenize", cmd_tokenize, "--source", "--shard", "--input", "--tokenizer", "--split-fallback",
+              "--out", "--dropped", "--stats")
+    tk.add_argument("--index", help="decontamination index (.npy, lmsci decontam-index): training documents "
+                    "sharing decontam.ngram-grams with it are dropped")
+    verb("merge-tokens", cmd_merge_tokens, "--inputs", "--tokenizer", "--out")
     verb("mix", cmd_mix, "--inputs", "--tokenizer", "--tokens-dir", "--out")
     verb("train", cmd_train, "--blend", "--out-dir")
+    pc = sub.add_parser("publish-checkpoints", help="the run's complete checkpoints → a declared output directory")
+    pc.set_defaults(fn=cmd_publish_checkpoints)
+    pc.add_argument("--train-dir", required=True, help="results/train (checkpoints/step_*/, checkpoint/)")
+    pc.add_argument("--out-dir", required=True, help="published copy (replaced)")
     verb("evaluate", cmd_evaluate, "--blend", "--checkpoint", "--out")
     verb("evaluate-checkpoints", cmd_evaluate_checkpoints, "--blend", "--train-dir", "--out")
     sf = verb("scaling-fit", cmd_scaling_fit, "--inputs", "--out-dir")
@@ -341,6 +431,19 @@ def _parser() -> argparse.ArgumentParser:
     vf.set_defaults(fn=cmd_verify)
     vf.add_argument("report_dir", help="reports/<run>")
     vf.add_argument("--results", help="results directory (default: the one provenance.json names)")
+    rr = sub.add_parser("reproduce", help="rerun a report's commit and config in a clean clone; compare every hash")
+    rr.set_defaults(fn=cmd_reproduce)
+    rr.add_argument("report_dir", help="reports/<run>")
+    rr.add_argument("--until", default="report", help="curate, tokens, train or report (default: report, all)")
+    rr.add_argument("--remote", help="DVC remote to pull the inputs from (default: the clone's committed files)")
+    rr.add_argument("--repo", help="repository to clone (default: the one provenance.json names)")
+    rr.add_argument("--workdir", help="empty directory for the clone (default: a new temporary one)")
+    rr.add_argument("--cores", type=int, default=2)
+    rr.add_argument("--keep", action="store_true", help="keep the clone even when every artifact is identical")
+    df = sub.add_parser("diff", help="where two runs part: config, code, packages, inputs, first stage, loss step")
+    df.set_defaults(fn=cmd_diff)
+    df.add_argument("run_a", help="reports/<run A>")
+    df.add_argument("run_b", help="reports/<run B>")
     tr = sub.add_parser("trace", help="a training token → document id, WARC record, filter attributes")
     tr.set_defaults(fn=cmd_trace)
     for arg in ("--step", "--sample", "--position"):
@@ -364,7 +467,7 @@ def _parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("export-hf", help="checkpoint → transformers LlamaForCausalLM directory")
     ex.set_defaults(fn=cmd_export_hf)
     ex.add_argument("checkpoint", help="results/train/checkpoint")
-    ex.add_argument("out", help="output directory (replaced)")
+    ex.add_argument("out", help="output directory: new, empty, or an earlier export (replaced); never another")
     ex.add_argument("--tokenizer", help="tokenizer.json (default: <checkpoint>/../../tokenizer/tokenizer.json)")
     verb("eval-tasks", cmd_eval_tasks, "--blend", "--tokenizer", "--out-dir", "--per-source")
     le = sub.add_parser("lm-eval", help="lm-evaluation-harness on an export-hf directory with the local tasks")
@@ -381,12 +484,20 @@ def _parser() -> argparse.ArgumentParser:
     run = verb("run", cmd_run)
     run.add_argument("--cores", type=int, default=2)
     run.add_argument("--configfile", nargs="+", help="config.yaml plus overlays (later ones win)")
-    run.add_argument("snakemake_args", nargs=argparse.REMAINDER, help="passed on to snakemake")
+    run.add_argument("snakemake_args", nargs="*", help="Snakemake flags and targets, passed on in order "
+                     "(lmsci run -n tokens; --forceall; --until tag)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    a = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["run"]:  # Snakemake's flags are not ours to parse: split them off first
+        from lmsci.runargs import split
+        own, rest = split(argv)
+        a = _parser().parse_args(own)
+        a.snakemake_args = rest
+    else:
+        a = _parser().parse_args(argv)
     try:
         s = C.parse_slice(a.cfg) if getattr(a, "cfg", None) else {}
         rc = a.fn(a, s)

@@ -204,7 +204,7 @@ def test_digest_tracks_content(cfg, base_dict):
 
 @pytest.mark.parametrize("section, key, value, named", [
     ("langid", "thresholds", {"de": 1.5}, "langid.thresholds.de"),
-    ("pii", "types", ["email", "iban"], "pii.types"),
+    ("pii", "types", ["email", "ssn"], "pii.types"),
     ("minhash", "permutations", 100, "minhash.permutations"),  # not a multiple of 14 bands
     ("minhash", "threshold", 2.0, "minhash.threshold"),
 ])

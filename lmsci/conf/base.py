@@ -6,6 +6,8 @@ section, and :mod:`lmsci.config` prefixes the section's key (``extract.max_bytes
 """
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import math
 from typing import Any, Iterable
 
@@ -47,7 +49,8 @@ def bounded(key: str, v: float, lo: float | None = None, hi: float | None = None
         lo_s = "-inf" if lo is None else _fmt(lo)
         hi_s = "inf" if hi is None else _fmt(hi)
         rng = f"{'(' if lo_open or lo is None else '['}{lo_s}, {hi_s}{')' if hi_open or hi is None else ']'}"
-        fail(key, f"must be a finite number in {rng} (got {_fmt(v)})" + (f"; {fix}" if fix else ""))
+        what = "an integer" if isinstance(v, int) else "a finite number"
+        fail(key, f"must be {what} in {rng} (got {_fmt(v)})" + (f"; {fix}" if fix else ""))
 
 
 def fraction(key: str, v: float, fix: str = "") -> None:
@@ -70,7 +73,11 @@ def choices(key: str, items: Iterable[Any], allowed: Iterable[Any]) -> None:
     allowed = list(allowed)
     for x in items:
         if x not in allowed:
-            fail(key, f"unknown value {x!r}; choose from {', '.join(map(str, allowed))}")
+            if len(allowed) <= 20:
+                fail(key, f"unknown value {x!r}; choose from {', '.join(map(str, allowed))}")
+            near = difflib.get_close_matches(str(x), list(map(str, allowed)), n=3)
+            fail(key, f"unknown value {x!r}; choose one of the {len(allowed)} known"
+                 + (f" (closest: {', '.join(near)})" if near else ""))
     unique(key, items)
 
 
@@ -80,10 +87,39 @@ def ordered(lo_key: str, lo: float, hi_key: str, hi: float) -> None:
 
 
 class Section:
-    """Base of every config section: checks itself when made (and on ``dataclasses.replace``)."""
+    """Base of every config section: checks itself when made (and on ``dataclasses.replace``).
+
+    ``check()`` holds the section's own bounds; after it, every field not covered still gets the
+    floor: numbers finite, counts in [0, MAX_INT], ``*_ratio``/``*_frac`` shares in [0, 1] (a share
+    above 1 would switch its filter off silently).
+    """
 
     def __post_init__(self) -> None:
         self.check()
+        for f in dataclasses.fields(self):
+            _floor(f.name, getattr(self, f.name))
 
     def check(self) -> None:  # overridden by sections with bounds
         pass
+
+
+MAX_INT = 2**40  # counts and sizes: far above any real one, far below int64 overflow in products
+
+
+def _floor(key: str, v: Any) -> None:
+    if isinstance(v, (list, tuple)):
+        for i, x in enumerate(v):
+            _floor(f"{key}[{i}]", x)
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            _floor(f"{key}.{k}", x)
+    elif isinstance(v, bool) or isinstance(v, Section):
+        return
+    elif isinstance(v, int):
+        bounded(key, v, 0, MAX_INT)
+    elif isinstance(v, float):
+        last = key.rsplit(".", 1)[-1]
+        if "ratio" in last or "frac" in last:
+            fraction(key, v)
+        else:
+            bounded(key, v)

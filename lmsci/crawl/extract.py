@@ -1,80 +1,47 @@
-"""WARC response records → main-content text, one document per record.
+"""WARC response records → main-content text: the ``extract`` stage, one named outcome per record.
 
-The extractor (resiliparse or trafilatura, keeping code and math) is :mod:`lmsci.crawl.html2text`;
-with ``extract.timeout_s`` > 0 it runs in a worker process that is killed past the limit
-(:mod:`lmsci.crawl.sandbox`), and the page is dropped as ``extract/timeout``.
+``extract_shard(source, path, cfg)`` is a stage of :mod:`lmsci.stage` whose input is a shard path
+(local or an fsspec URL, :mod:`lmsci.crawl.remote`): it returns the kept documents, one dropped row
+per other response record (id, url, reason, text, record_id, offset, file, detail) and the ledger.
 
-Charset: the HTTP ``Content-Type`` header first, then the HTML ``<meta charset>``
-(``detect_encoding(..., from_html_meta=True)``; without it resiliparse mislabels EUC-KR
-as UTF-8 and many UTF-8 French pages as cp1252 — see shared/notes/materials.md).
+* Framing survives damage (:mod:`lmsci.crawl.warc`): a record cut short or whose Content-Length
+  runs past its end is ``extract/truncated``, a gzip member that does not decompress ``error/gzip``,
+  and reading goes on at the next record; each damage is listed (file, byte offset, what) in the
+  ledger's ``extra["damaged"]``. With ``extract.on_corrupt: fail`` the first one stops the shard
+  with one line naming file and offset. A file that is no WARC at all (a zero-byte or non-gzip
+  ``.gz`` included) always fails that way.
+* HTTP decoding, charset and control characters: :mod:`lmsci.crawl.http`.
+* The extractor (resiliparse or trafilatura, keeping code and math) is :mod:`lmsci.crawl.html2text`;
+  with ``extract.timeout_s`` > 0 it runs in a worker process that is killed past the limit
+  (:mod:`lmsci.crawl.sandbox`), and the page is dropped as ``extract/timeout``.
 """
 from __future__ import annotations
 
-import codecs
-import zlib
 from pathlib import Path
 
-from fastwarc.warc import ArchiveIterator, WarcRecordType
-from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+import polars as pl
 
 from lmsci.config import ExtractConfig
+from lmsci.crawl import http, remote
 from lmsci.crawl.documents import doc_id, frame, shard_name
 from lmsci.crawl.html2text import html_to_text
 from lmsci.crawl.sandbox import ExtractError, ExtractTimeout, Sandbox
+from lmsci.crawl.warc import MAX_HEADER, CorruptShard, Frame, frames
 from lmsci.ledger import Ledger
+from lmsci.stage import dropped_frame
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-REASONS = ("http_status", "not_html", "too_large", "timeout", "empty")
+REASONS = ("http_status", "not_html", "too_large", "timeout", "empty", "truncated")
+# Columns of extract's dropped.parquet beyond lmsci.stage.DROPPED_SCHEMA: where the record is.
+DROPPED_EXTRA = {"record_id": pl.String, "offset": pl.Int64, "file": pl.String, "detail": pl.String}
+charset, decode = http.charset, http.decode  # the charset rules, importable from here as before
 
-
-class CorruptShard(RuntimeError):
-    """A shard that cannot be read past some byte offset; the message names file and offset."""
-
-
-def check_gzip_tail(path: str | Path, start: int) -> None:
-    """Raise CorruptShard unless the gzip members from byte ``start`` to the end are all complete.
-
-    fastwarc stops without an error at a member cut short (a truncated download), so the shard
-    would silently lose its last records; only the tail after the last record read is decoded."""
-    with open(path, "rb") as f:
-        f.seek(start)
-        pos = member = start
-        d = zlib.decompressobj(wbits=31)
-        try:
-            while chunk := f.read(1 << 16):
-                while chunk:
-                    d.decompress(chunk, 1 << 20)  # output discarded; bounded per call
-                    while d.unconsumed_tail:
-                        d.decompress(d.unconsumed_tail, 1 << 20)
-                    if d.eof:
-                        pos += len(chunk) - len(d.unused_data)
-                        chunk, member, d = d.unused_data, pos, zlib.decompressobj(wbits=31)
-                    else:
-                        pos += len(chunk)
-                        chunk = b""
-        except zlib.error as e:
-            raise CorruptShard(f"{path}: gzip member at byte offset {member} is corrupt ({e})") from None
-    if pos > member:
-        raise CorruptShard(f"{path}: gzip member at byte offset {member} is truncated (file ends at {pos}); "
-                           "re-download the shard")
-
-
-def charset(http_charset: str | None, raw: bytes) -> str:
-    if http_charset:
-        try:
-            return codecs.lookup(http_charset).name
-        except LookupError:
-            pass  # an unknown label in the header: fall back to the document's own declaration
-    return detect_encoding(raw, from_html_meta=True)
-
-
-def decode(raw: bytes, http_charset: str | None) -> str:
-    return bytes_to_str(raw, charset(http_charset, raw))
+__all__ = ["CorruptShard", "extract_shard", "extract_text", "record_at", "charset", "decode"]
 
 
 def extract_text(raw: bytes, http_charset: str | None, cfg: ExtractConfig) -> str:
-    """In-process extraction, no time limit (``lmsci trace`` re-extracts one known record)."""
-    return html_to_text(decode(raw, http_charset), cfg.extractor, cfg.main_content)
+    """In-process extraction of an HTTP body, no time limit."""
+    return http.clean(html_to_text(decode(raw, http_charset), cfg.extractor, cfg.main_content))
 
 
 def _extract(raw: bytes, http_charset: str | None, cfg: ExtractConfig, sandbox: Sandbox | None):
@@ -82,81 +49,112 @@ def _extract(raw: bytes, http_charset: str | None, cfg: ExtractConfig, sandbox: 
     try:
         if sandbox is None:
             return extract_text(raw, http_charset, cfg), None
-        return sandbox.extract(decode(raw, http_charset)), None
+        return http.clean(sandbox.extract(decode(raw, http_charset))), None
     except ExtractTimeout:
-        return None, "timeout"
+        return None, "extract/timeout"
     except ExtractError as e:
         return None, f"error/{e.name}"
     except (ValueError, UnicodeError, RuntimeError) as e:  # WorkerDied included; counted, never swallowed
         return None, f"error/{type(e).__name__}"
 
 
-def _drop_reason(record, raw: bytes, cfg: ExtractConfig) -> str | None:
-    status = record.http_headers.status_code if record.http_headers is not None else None
-    if status != 200:
-        return "http_status"
-    ctype = (record.http_content_type or "").split(";")[0].strip().lower()
-    if ctype not in HTML_TYPES:
-        return "not_html"
-    if len(raw) > cfg.max_bytes:
-        return "too_large"
-    return None
+def _block_cap(cfg: ExtractConfig) -> int:
+    """Bytes of a record's block kept: its HTTP header (at most MAX_HEADER) and max_bytes + 1 of body."""
+    return MAX_HEADER + 4 + cfg.max_bytes + 1
 
 
-def extract_shard(source: str, path: str | Path, cfg: ExtractConfig, dropped: list | None = None):
-    """Read one WARC shard; return (documents frame, ledger). Raises CorruptShard on unreadable bytes.
-
-    With a ``dropped`` list, each dropped record is appended as {id, record_id, url, reason}."""
-    shard = shard_name(path)
-    led = Ledger("extract", source, shard)
-    led.bytes_in = Path(path).stat().st_size
-    rows, pos = [], 0
-    sandbox = Sandbox(cfg.extractor, cfg.main_content, cfg.timeout_s) if cfg.timeout_s > 0 else None
+def _record(fr: Frame, cfg: ExtractConfig, sandbox: Sandbox | None) -> dict:
+    """One response record's outcome: record_id, url, text (None when dropped), reason, chars_in."""
+    out = {"record_id": fr.fields.get("warc-record-id", ""), "url": fr.fields.get("warc-target-uri", ""),
+           "text": None, "reason": None, "chars_in": 0}
     try:
-        for rec in ArchiveIterator(str(path), record_types=WarcRecordType.any_type, parse_http=True):
-            pos = rec.stream_pos
-            if rec.record_type != WarcRecordType.response:
-                led.skip(str(rec.record_type))
+        rec, status, ctype, raw = http.response(fr.data, cfg.max_bytes + 1)
+    except http.HttpError as e:
+        return out | {"reason": e.reason}
+    out.update(record_id=rec.record_id, url=rec.headers.get("WARC-Target-URI", ""), chars_in=len(raw))
+    if status != 200:
+        return out | {"reason": "extract/http_status"}
+    if ctype not in HTML_TYPES:
+        return out | {"reason": "extract/not_html"}
+    if len(raw) > cfg.max_bytes or fr.block_len > _block_cap(cfg):
+        return out | {"reason": "extract/too_large"}
+    text, reason = _extract(raw, rec.http_charset, cfg, sandbox)
+    if reason is None and len(text.strip()) < cfg.min_chars:
+        reason = "extract/empty"
+    return out | {"text": text, "reason": reason}
+
+
+def _open(path: str | Path):
+    """The shard as a seekable stream and whether it is gzip; a file that cannot be a WARC fails here."""
+    f = remote.open_input(path)
+    magic = f.read(2)
+    f.seek(0)
+    if str(path).endswith(".gz") and magic != b"\x1f\x8b":
+        f.close()
+        what = "an empty file" if not magic else "not gzip data"
+        raise CorruptShard(f"{path}: {what} at byte offset 0, but the name ends in .gz; re-download the shard")
+    return f, magic == b"\x1f\x8b"
+
+
+def extract_shard(source: str, path: str | Path, cfg: ExtractConfig):
+    """Read one WARC shard: (kept documents, dropped rows, ledger); see the module doc."""
+    shard, file = shard_name(path), str(path)
+    led = Ledger("extract", source, shard)
+    led.bytes_in = remote.size(path)
+    damaged: list[dict] = []
+    rows, drops = [], []
+    sandbox = Sandbox(cfg.extractor, cfg.main_content, cfg.timeout_s) if cfg.timeout_s > 0 else None
+    f, gz = _open(path)
+    try:
+        for fr in frames(f, gz, _block_cap(cfg)):
+            if fr.damage is not None:
+                if fr.offset == 0 and fr.damage == "error/not_warc":
+                    raise CorruptShard(f"{path}: not a WARC file (no WARC/1.x record at byte offset 0)")
+                if cfg.on_corrupt == "fail":
+                    raise CorruptShard(f"{path}: {fr.damage} at byte offset {fr.offset}: {fr.detail} "
+                                       "(extract.on_corrupt: count keeps the readable records)")
+                damaged.append({"file": file, "offset": fr.offset, "reason": fr.damage, "detail": fr.detail})
+                if fr.type and fr.type.lower() != "response":
+                    led.skip(fr.type.lower())  # a damaged request/metadata record is no document either way
+                    continue
+                led.drop(fr.damage)
+                drops.append({"id": doc_id(source, shard, fr.offset), "url": (fr.fields or {}).get(
+                    "warc-target-uri", ""), "reason": fr.damage, "text": None, "record_id": (fr.fields or {}).get(
+                    "warc-record-id", ""), "offset": fr.offset, "file": file, "detail": fr.detail})
                 continue
-            raw = rec.reader.read(cfg.max_bytes + 1)
-            reason = _drop_reason(rec, raw, cfg)
-            if reason is None:
-                text, reason = _extract(raw, rec.http_charset, cfg, sandbox)
-                if reason is None and len(text.strip()) < cfg.min_chars:
-                    reason = "empty"
-            if reason is not None:
-                reason = reason if reason.startswith("error/") else f"extract/{reason}"
-                led.drop(reason, len(raw))
-                if dropped is not None:
-                    dropped.append({"id": doc_id(source, shard, pos), "record_id": rec.record_id,
-                                    "url": rec.headers.get("WARC-Target-URI", ""), "reason": reason})
+            if fr.type.lower() != "response":
+                led.skip(fr.type.lower() or "unknown")
                 continue
-            led.keep(len(raw), len(text))
-            rows.append({"id": doc_id(source, shard, pos), "source": source, "shard": shard, "offset": pos,
-                         "record_id": rec.record_id, "url": rec.headers.get("WARC-Target-URI", ""), "text": text})
-    except (OSError, ValueError, RuntimeError) as e:
-        raise CorruptShard(f"{path}: unreadable after byte offset {pos}: {e}") from None
+            out = _record(fr, cfg, sandbox)
+            did = doc_id(source, shard, fr.offset)
+            if out["reason"] is not None:
+                led.drop(out["reason"], out["chars_in"])
+                drops.append({"id": did, "url": out["url"], "reason": out["reason"], "text": out["text"],
+                              "record_id": out["record_id"], "offset": fr.offset, "file": file, "detail": ""})
+                continue
+            led.keep(out["chars_in"], len(out["text"]))
+            rows.append({"id": did, "source": source, "shard": shard, "offset": fr.offset,
+                         "record_id": out["record_id"], "url": out["url"], "text": out["text"]})
+    except OSError as e:
+        raise CorruptShard(f"{path}: cannot be read ({e})") from None
     finally:
+        f.close()
         if sandbox is not None:
             sandbox.close()
-    with open(path, "rb") as f:
-        gzipped = f.read(2) == b"\x1f\x8b"
-    if gzipped:
-        check_gzip_tail(path, pos)
-    return frame(rows), led
+    if damaged:
+        led.extra["damaged"] = damaged
+    return frame(rows), dropped_frame(drops, DROPPED_EXTRA), led
 
 
 def record_at(path: str | Path, offset: int, cfg: ExtractConfig) -> dict:
     """Re-read the WARC response record at byte ``offset`` (a document id's offset) and extract it again.
 
-    Lineage check for ``lmsci trace``: returns record_id, url and the text extraction gives today.
-    """
-    with open(path, "rb") as f:
-        f.seek(offset)
-        for rec in ArchiveIterator(f, record_types=WarcRecordType.any_type, parse_http=True):
-            if rec.stream_pos != offset or rec.record_type != WarcRecordType.response:
-                break
-            raw = rec.reader.read(cfg.max_bytes + 1)
-            return {"record_id": rec.record_id, "url": rec.headers.get("WARC-Target-URI", ""),
-                    "text": extract_text(raw, rec.http_charset, cfg)}
-    raise CorruptShard(f"{path}: no WARC response record starts at byte offset {offset}")
+    Lineage check for ``lmsci trace``: returns record_id, url and the text extraction gives today
+    (the same framing, decoding and extraction as :func:`extract_shard`, without the time limit)."""
+    f, gz = _open(path)
+    with f:
+        fr = next(frames(f, gz, _block_cap(cfg), start=offset), None)
+    if fr is None or fr.damage is not None or fr.type.lower() != "response":
+        raise CorruptShard(f"{path}: no readable WARC response record starts at byte offset {offset}")
+    out = _record(fr, cfg, None)
+    return {"record_id": out["record_id"], "url": out["url"], "text": out["text"] or ""}

@@ -7,21 +7,44 @@ held-out (``valid``) documents of every source — validation perplexity and the
 user adds). GPT-3 cut the colliding span out of the document; here the whole document is dropped
 (reason ``decontam/contaminated``), so every token trained on is untouched text.
 
+The index scales by being a file, not a set of tuples: every evaluation n-gram is hashed to 64 bits
+and the distinct hashes are stored once, sorted, as a ``uint64`` ``.npy`` (:func:`build`, the
+``decontam_index`` rule). Every tokenize job memory-maps it (:meth:`Index.load`) and looks a training
+document's n-gram hashes up with ``np.searchsorted`` — O(m log N) per document, no per-job load.
+
+Hash: each word is hashed with BLAKE2b to 64 bits, and the ``ngram`` word hashes of a window are
+chained through the splitmix64 finaliser (Steele et al. 2014), vectorised over the windows.
+Collision probability, modelling the hash as a uniform 64-bit function: a training document with
+``m`` distinct n-grams, against an index of ``N`` distinct n-grams, shows a false overlap with
+probability ≤ m·N / 2^64 — e.g. m = 10^4 (a long web page), N = 10^9 (a billion held-out n-grams):
+≤ 5.4·10^-7 per document; with ``min_overlaps`` = k it takes k false hits, ≤ (m·N / 2^64)^k / k!.
+Two distinct words sharing a 64-bit hash (W words: ≤ W²/2^65, ≈ 3·10^-8 for W = 10^6) would merge
+their n-grams; both are negligible next to the exact-match rule's own coarseness.
+
 An evaluation text shorter than ``ngram`` words has no n-gram and cannot match; it is counted
 (``short_texts``) rather than silently ignored.
 """
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
+
+import numpy as np
 
 from lmsci.config import DecontamConfig
+from lmsci.io import atomic_path, read_json, write_json
 
 REASON = "decontam/contaminated"
 _WORD = re.compile(r"\w+")
+_START = np.uint64(0x9E3779B97F4A7C15)  # splitmix64's increment (golden ratio): the chain's start value
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+HASH = "blake2b64-words/splitmix64-chain"  # recorded in the index meta: a change makes old indexes stale
 
 
 def words(text: str) -> list[str]:
@@ -29,32 +52,66 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def ngrams(text: str, n: int):
+@lru_cache(maxsize=1 << 20)
+def _word_hash(word: str) -> int:
+    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+def ngram_hashes(text: str, n: int) -> np.ndarray:
+    """The distinct 64-bit hashes of ``text``'s word n-grams, sorted (empty below ``n`` words)."""
     w = words(text)
-    return (tuple(w[i:i + n]) for i in range(len(w) - n + 1))
+    m = len(w) - n + 1
+    if m <= 0:
+        return np.zeros(0, dtype=np.uint64)
+    wh = np.fromiter((_word_hash(x) for x in w), dtype=np.uint64, count=len(w))
+    h = np.full(m, _START, dtype=np.uint64)
+    with np.errstate(over="ignore"):  # uint64 arithmetic wraps mod 2^64 by design
+        for k in range(n):
+            h = _mix(h ^ wh[k:k + m])
+    return np.unique(h)
 
 
 @dataclass
 class Index:
-    """The evaluation texts' n-grams (exact word tuples: no hash collisions)."""
+    """Sorted distinct n-gram hashes of the evaluation texts (memory-mapped when loaded from disk)."""
 
     ngram: int
     min_overlaps: int
-    grams: set = field(default_factory=set)
+    hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
     texts: int = 0
     short_texts: int = 0
 
-    def add(self, text: str) -> None:
-        self.texts += 1
-        grams = set(ngrams(text, self.ngram))
-        self.short_texts += not grams
-        self.grams |= grams
+    @classmethod
+    def load(cls, path: str | Path, cfg: DecontamConfig) -> "Index":
+        """``path``: the ``.npy``; its meta (``.json`` beside it) must match ``cfg.ngram`` and the hash."""
+        path = Path(path)
+        meta_path = path.with_suffix(".json")
+        if not path.is_file() or not meta_path.is_file():
+            raise ValueError(f"decontamination index not found: {path} (+ {meta_path.name}); "
+                             "run the decontam_index rule")
+        meta = read_json(meta_path)
+        if meta.get("ngram") != cfg.ngram or meta.get("hash") != HASH:
+            raise ValueError(f"{meta_path}: built for ngram={meta.get('ngram')} hash={meta.get('hash')}, "
+                             f"not decontam.ngram={cfg.ngram} {HASH}; rebuild the decontamination index")
+        hashes = np.load(path, mmap_mode="r" if meta["ngrams"] else None, allow_pickle=False)
+        if hashes.dtype != np.uint64 or len(hashes) != meta["ngrams"]:
+            raise ValueError(f"{path}: expected {meta['ngrams']} uint64 hashes, found {len(hashes)} "
+                             f"{hashes.dtype}; rebuild the decontamination index")
+        return cls(cfg.ngram, cfg.min_overlaps, hashes, meta["texts"], meta["short_texts"])
 
     def overlaps(self, text: str) -> int:
         """Distinct n-grams ``text`` shares with the evaluation texts."""
-        if not self.grams:
+        if not len(self.hashes):
             return 0
-        return len({g for g in ngrams(text, self.ngram) if g in self.grams})
+        h = ngram_hashes(text, self.ngram)
+        pos = np.minimum(np.searchsorted(self.hashes, h), len(self.hashes) - 1)
+        return int(np.count_nonzero(self.hashes[pos] == h))
 
     def contaminated(self, text: str) -> int:
         """The overlap count when it reaches ``min_overlaps``, else 0."""
@@ -63,7 +120,34 @@ class Index:
 
     def stats(self) -> dict[str, int]:
         return {"decontam_eval_texts": self.texts, "decontam_eval_short_texts": self.short_texts,
-                "decontam_eval_ngrams": len(self.grams)}
+                "decontam_eval_ngrams": len(self.hashes)}
+
+    def save(self, path: str | Path) -> None:
+        """``path`` (.npy, the sorted hashes) and its meta ``.json``; each written atomically."""
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                np.save(f, np.ascontiguousarray(self.hashes, dtype=np.uint64), allow_pickle=False)
+        write_json(path.with_suffix(".json"), {"ngram": self.ngram, "hash": HASH, "texts": self.texts,
+                                               "short_texts": self.short_texts, "ngrams": len(self.hashes)})
+
+
+def build(held_out: Iterable[str], cfg: DecontamConfig, extra: Iterable[str | Path] = ()) -> Index:
+    """Index the held-out texts plus the texts of each ``extra`` file. Memory: 8 bytes per evaluation
+    n-gram (twice while sorting) — the held-out split is ``split.valid_fraction`` of the corpus."""
+    parts, texts, short = [], 0, 0
+    for text in _chain(held_out, extra):
+        h = ngram_hashes(text, cfg.ngram)
+        texts, short = texts + 1, short + (not len(h))
+        parts.append(h)
+    hashes = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
+    return Index(cfg.ngram, cfg.min_overlaps, hashes, texts, short)
+
+
+def _chain(held_out: Iterable[str], extra: Iterable[str | Path]):
+    yield from held_out
+    for path in extra:
+        yield from read_texts(path)
 
 
 def read_texts(path: str | Path) -> list[str]:
@@ -88,14 +172,3 @@ def read_texts(path: str | Path) -> list[str]:
     if path.name.endswith(".txt"):
         return [t for t in re.split(r"\n\s*\n", path.read_text(encoding="utf-8")) if t.strip()]
     raise ValueError(f"{path}: decontam.extra_paths takes .jsonl, .jsonl.gz or .txt files")
-
-
-def build(held_out: list[str], cfg: DecontamConfig, extra: list[str | Path] = ()) -> Index:
-    """Index the held-out documents plus the texts of each ``extra`` file."""
-    index = Index(cfg.ngram, cfg.min_overlaps)
-    for text in held_out:
-        index.add(text)
-    for path in extra:
-        for text in read_texts(path):
-            index.add(text)
-    return index

@@ -1,18 +1,24 @@
-"""Decide: apply each filter's thresholds to stored attributes; first failing filter names the reason."""
+"""Decide: apply each filter's thresholds to stored attributes; first failing filter names the reason.
+
+A filter's thresholds for a page come from its config section, with the section's
+``languages.<lang>`` overrides for the page's detected language (``lang``, from langid) — FineWeb-2
+tunes every filter per language.
+"""
 from __future__ import annotations
 
 import polars as pl
 
 from lmsci.config import Config
-from lmsci.curate.registry import FILTERS, prefix, section
+from lmsci.curate.registry import FILTERS, for_language, prefix, section
 from lmsci.ledger import Ledger
 
 
 def decide_row(row: dict, filters: list[str], cfg: Config) -> str | None:
+    lang = row.get("lang") or "en"
     for name in filters:
         pre = prefix(name)
         attrs = {k[len(pre):]: v for k, v in row.items() if k.startswith(pre)} if pre else row
-        reason = FILTERS[name].decide(attrs, section(cfg, name))
+        reason = FILTERS[name].decide(attrs, for_language(section(cfg, name), lang))
         if reason is not None:
             return f"{name}/{reason}"
     return None

@@ -1,18 +1,34 @@
 """Gopher repetition filter (Rae et al. 2021, "Scaling Language Models", Appendix A, Table A1).
 
-Repeated lines, paragraphs and n-grams mark boilerplate and generated spam. Character
-fractions are over the characters of the document's words (whitespace excluded); an
-n-gram's characters are those of its words, and a word covered by several duplicated
-n-grams counts once, as the paper asks. Thresholds: :class:`lmsci.config.GopherRepetitionConfig`.
-Attribute names are prefixed ``gopher_repetition_`` in the document table.
+Repeated lines, paragraphs and n-grams mark boilerplate and generated spam.
+``impl: datatrove`` (default) reproduces datatrove 0.10.1's GopherRepetitionFilter: every
+fraction of characters is over ``len(text)``; lines are split at runs of newlines without
+stripping; words are spaCy's English tokens (:mod:`lmsci.curate.words`); the top n-gram's
+characters are its words joined by spaces times its count; duplicated n-grams are found
+greedily left to right (an n-gram seen before counts its joined characters and the scan jumps
+past it). ``impl: paper`` reads Table A1 and Sec. A.1.1 instead:
+
+* "fraction of characters in duplicate lines/paragraphs" and the n-gram fractions — over the
+  characters of the document's words, whitespace excluded (datatrove: ``len(text)``).
+* "the fraction of characters contained within the most frequently occurring n-gram" — counted
+  only when it occurs more than once (datatrove: also a single occurrence).
+* "the fraction of characters contained within all duplicate n-grams, taking care not to count
+  characters that occur in overlapping n-grams more than once" — every occurrence of an n-gram
+  that occurs more than once, the first included, each word once (datatrove: repeats after the
+  first, greedily, non-overlapping); words are whitespace-separated (zh/ja/th: segmented).
+
+Thresholds: :class:`lmsci.config.GopherRepetitionConfig`. Attribute names are prefixed
+``gopher_repetition_`` in the document table.
 """
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import numpy as np
 
 from lmsci.config import GopherRepetitionConfig
+from lmsci.curate import words as W
 
 NAME = "gopher_repetition"
 TOP_NS = (2, 3, 4)
@@ -20,6 +36,7 @@ DUP_NS = (5, 6, 7, 8, 9, 10)
 REASONS = ("dup_paragraphs", "dup_paragraph_chars", "dup_lines", "dup_line_chars", "top_ngram_chars",
            "dup_ngram_chars")
 _PARA = re.compile(r"\n{2,}")
+_LINES = re.compile(r"\n+")
 _MULT = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant (golden ratio): a bijective multiply
 
 
@@ -48,10 +65,69 @@ def _ngram_counts(coded: np.ndarray, n: int) -> np.ndarray:
     return counts[inverse]
 
 
-def measure(text: str) -> dict[str, float]:
+def _find_duplicates(parts: list[str]) -> tuple[int, int]:
+    """(elements that repeat an earlier one, their characters) — datatrove's find_duplicates."""
+    seen: set[str] = set()
+    n = chars = 0
+    for p in parts:
+        if p in seen:
+            n += 1
+            chars += len(p)
+        else:
+            seen.add(p)
+    return n, chars
+
+
+def _greedy_dup_chars(words: list[str], n: int) -> int:
+    """Characters of n-grams (words concatenated) seen earlier, scanning left to right and jumping
+    past each repeat (datatrove's find_all_duplicate)."""
+    grams = list(map("".join, zip(*(words[k:] for k in range(n)))))
+    if len(set(grams)) == len(grams):  # no n-gram repeats: nothing to scan
+        return 0
+    seen: set[str] = set()
+    chars = i = 0
+    while i < len(grams):
+        g = grams[i]
+        if g in seen:
+            chars += len(g)
+            i += n
+        else:
+            seen.add(g)
+            i += 1
+    return chars
+
+
+def _datatrove(text: str, lang: str) -> dict[str, float]:
+    total = max(len(text), 1)
+    paras = _PARA.split(text.strip())
+    lines = _LINES.split(text)
+    dup_paras, para_chars = _find_duplicates(paras)
+    dup_lines, line_chars = _find_duplicates(lines)
+    a = {"dup_para_frac": dup_paras / len(paras), "dup_para_char_frac": para_chars / total,
+         "dup_line_frac": dup_lines / len(lines), "dup_line_char_frac": line_chars / total}
+    words = W.words(text, lang)
+    for n in TOP_NS:
+        top = 0
+        if len(words) >= n:  # the most frequent n-gram, ties to the first seen; spaces join its words
+            gram, count = Counter(zip(*(words[k:] for k in range(n)))).most_common(1)[0]
+            top = (sum(map(len, gram)) + n - 1) * count
+        a[f"top_{n}gram_char_frac"] = top / total
+    for n in DUP_NS:
+        a[f"dup_{n}gram_char_frac"] = _greedy_dup_chars(words, n) / total
+    return a
+
+
+def measure(text: str, cfg: GopherRepetitionConfig | None = None, lang: str = "en") -> dict[str, float]:
+    """Fractions for :func:`decide`; ``lang``: the page's language (langid), for its word tokenizer."""
+    if cfg is None or cfg.impl == "datatrove":
+        return _datatrove(text, lang)
+    return _paper(text, lang)
+
+
+def _paper(text: str, lang: str) -> dict[str, float]:
     lines = [ln for ln in (x.strip() for x in text.split("\n")) if ln]
     paras = [p for p in (x.strip() for x in _PARA.split(text)) if p]
-    words = text.split()
+    words = W.words(text, lang) if lang in W.SEGMENTED else text.split()
     total = max(sum(map(len, words)), 1)
     dup_lines, dup_paras = _repeats(lines), _repeats(paras)
     a = {

@@ -1,8 +1,14 @@
-"""Measure: add every configured filter's attributes as columns. Nothing is dropped here."""
+"""Measure: add every configured filter's attributes as columns. Nothing is dropped here.
+
+When ``langid`` is listed it is measured first and its ``lang`` column (the detected language,
+ISO 639-1) chooses each page's word tokenizer and stop words in the other filters, so a page is
+measured in its own language (FineWeb-2's approach); without it every page is measured as English.
+"""
 from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Mapping
 
 import polars as pl
 from tqdm import tqdm
@@ -10,27 +16,48 @@ from tqdm import tqdm
 from lmsci.config import C4Config
 from lmsci.curate.registry import FILTERS, prefix
 from lmsci.ledger import Ledger
+from lmsci.stage import empty_dropped
+
+CONFIGURED = ("gopher_quality", "gopher_repetition", "c4", "fineweb")  # measures that read their section
 
 
 def tag(df: pl.DataFrame, filters: list[str], source: str, shard: str,
-        quality_model: str | Path | None = None, c4_cfg: C4Config | None = None) -> tuple[pl.DataFrame, Ledger]:
+        quality_model: str | Path | None = None, c4_cfg: C4Config | None = None,
+        sections: Mapping[str, object] | None = None) -> tuple[pl.DataFrame, Ledger]:
     """``quality_model``: the trained classifier (model.bin), required when ``quality`` is listed.
-    ``c4_cfg``: C4's section when it names a ``bad_words_file`` (the only measure that reads config)."""
+    ``sections``: filter name -> its config section (``impl``, C4's ``bad_words_file``); a filter
+    not given is measured with its defaults. ``c4_cfg``: C4's section (kept for older callers)."""
+    sections = dict(sections or {})
+    if c4_cfg is not None:
+        sections.setdefault("c4", c4_cfg)
     led = Ledger("tag", source, shard)
-    columns: dict[str, list] = {}
-    for name in filters:
+    columns: dict[str, dict[str, list]] = {}  # filter -> column -> values
+    texts = df["text"].to_list()
+    langs = ["en"] * len(texts)
+    for name in sorted(filters, key=lambda f: f != "langid"):  # langid first: the others read its language
         mod, pre = FILTERS[name], prefix(name)
         if name == "quality":
             if quality_model is None:
                 raise ValueError(f"tag {source}/{shard}: the quality filter needs a trained model (--quality-model)")
             measure = mod.scorer(quality_model)
-        elif name == "c4" and c4_cfg is not None:
-            measure = functools.partial(mod.measure, cfg=c4_cfg)
+        elif name in CONFIGURED:
+            measure = functools.partial(mod.measure, cfg=sections.get(name))
         else:
             measure = mod.measure
-        for text in tqdm(df["text"], desc=f"tag {name} {source}/{shard}", unit="doc", leave=False, mininterval=2):
-            for k, v in measure(text).items():
-                columns.setdefault(pre + k, []).append(v)
-    for text in df["text"]:
+        with_lang = name in CONFIGURED
+        cols = columns[name] = {}
+        for i, text in enumerate(tqdm(texts, desc=f"tag {name} {source}/{shard}", unit="doc", leave=False,
+                                      mininterval=2)):
+            for k, v in (measure(text, lang=langs[i]) if with_lang else measure(text)).items():
+                cols.setdefault(pre + k, []).append(v)
+        if name == "langid":
+            langs = list(cols["lang"])
+    for text in texts:
         led.keep(len(text))
-    return df.with_columns(pl.Series(k, v) for k, v in columns.items()), led
+    return df.with_columns(pl.Series(k, v) for name in filters for k, v in columns[name].items()), led
+
+
+def stage(df: pl.DataFrame, filters: list[str], source: str, shard: str, **kwargs):
+    """:func:`tag` as a stage (``lmsci.stage.run``): every document kept, an empty dropped frame."""
+    out, led = tag(df, filters, source, shard, **kwargs)
+    return out, empty_dropped(), led

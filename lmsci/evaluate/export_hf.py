@@ -17,11 +17,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import torch
 
 from lmsci.config import ModelConfig
+from lmsci.guard import EXPORT_MARKER, NotOurs, check_replaceable
 from lmsci.tokenize import bpe
 from lmsci.train import adapter
 from lmsci.train.loop import read_meta
@@ -80,12 +82,24 @@ def convert(state: dict[str, torch.Tensor], model: ModelConfig, vocab_size: int)
     return {k: v.contiguous() for k, v in out.items()}
 
 
+MARKER = EXPORT_MARKER  # written into every export: only a directory holding it is ever replaced
+
+
+def _check_replaceable(out_dir: Path) -> None:
+    """OUT comes from the command line: replacing it must never delete a directory lmsci did not write."""
+    try:
+        check_replaceable(out_dir, MARKER, "export-hf")
+    except NotOurs as e:
+        raise ExportError(str(e)) from None
+
+
 def export(checkpoint: Path, out_dir: Path, tokenizer_path: Path | None = None) -> Path:
     """Write ``out_dir`` (config.json, model.safetensors, tokenizer files); replaced atomically."""
     from safetensors.torch import save_file
     from transformers import PreTrainedTokenizerFast
 
     checkpoint, out_dir = Path(checkpoint), Path(out_dir)
+    _check_replaceable(out_dir)
     meta = read_meta(checkpoint)
     tokenizer_path = Path(tokenizer_path or checkpoint.parent.parent / "tokenizer" / "tokenizer.json")
     if not tokenizer_path.is_file():
@@ -94,19 +108,20 @@ def export(checkpoint: Path, out_dir: Path, tokenizer_path: Path | None = None) 
     vocab, eod = tok.get_vocab_size(), bpe.eod_id(tok)
     model = ModelConfig(**meta["model"])
     weights = convert(adapter.load_weights(checkpoint, model, vocab, int(meta.get("seed", 0))), model, vocab)
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp", dir=out_dir.parent))  # new: ours to remove
+    os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; the export is for sharing
     try:
         (tmp / "config.json").write_text(json.dumps(llama_config(model, vocab, eod), indent=2, sort_keys=True) + "\n")
         save_file(weights, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         os.chmod(tmp / "model.safetensors", 0o644)  # safetensors writes 0600; the directory is for sharing
         PreTrainedTokenizerFast(tokenizer_file=str(tokenizer_path), eos_token=bpe.EOD, bos_token=bpe.EOD,
                                 pad_token=bpe.EOD, model_max_length=model.seq_length).save_pretrained(str(tmp))
-        (tmp / "lmsci_export.json").write_text(json.dumps(
+        (tmp / MARKER).write_text(json.dumps(
             {"checkpoint": str(checkpoint), "step": meta["step"], "data_fingerprint": meta.get("data_fingerprint"),
              "tokenizer": str(tokenizer_path)}, indent=2, sort_keys=True) + "\n")
-        shutil.rmtree(out_dir, ignore_errors=True)
+        if out_dir.exists():  # _check_replaceable: empty, or an earlier export (its MARKER)
+            shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

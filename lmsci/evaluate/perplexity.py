@@ -1,9 +1,10 @@
 """Held-out perplexity per source, from a training checkpoint.
 
-For each ``blend["valid"]`` entry the documents' tokens are concatenated in order (EOD included,
-as in training) and cut into non-overlapping windows of ``seq_length`` + 1 tokens; every window
-scores its last ``seq_length`` tokens given the ones before, so each of the first ``max_tokens``
-predicted tokens is scored exactly once. A shorter final window scores what is left. The model is
+For each ``blend["valid"]`` entry (a source: the validation datasets of all its shards, in shard
+order) the documents' tokens are concatenated in order (EOD included, as in training) and cut into
+non-overlapping windows of ``seq_length`` + 1 tokens; every window scores its last ``seq_length``
+tokens given the ones before, so each of the first ``max_tokens`` predicted tokens is scored
+exactly once. A shorter final window scores what is left. The model is
 loaded at TP=PP=1 in one process, whatever layout it was trained in (dist_checkpointing reshards).
 """
 from __future__ import annotations
@@ -48,7 +49,7 @@ def score_sources(module, blend: dict, model: ModelConfig, train: TrainConfig, m
     """source → {tokens, loss, ppl} for every ``blend["valid"]`` entry, with ``module``'s current weights."""
     per_source = {}
     for entry in blend["valid"]:
-        tokens = torch.from_numpy(adapter.read_tokens(entry["prefix"], max_tokens + 1))
+        tokens = torch.from_numpy(adapter.read_tokens(entry["prefixes"], max_tokens + 1))
         per_source[entry["source"]] = _score(module, tokens, model.seq_length, train.micro_batch_size)
     return per_source
 

@@ -41,10 +41,10 @@ def paragraphs(blend: dict, tokenizer_path: Path) -> dict[str, list[str]]:
     out = {}
     for entry in blend["valid"]:
         paras = []
-        for i in range(indexed.count_documents(entry["prefix"])):
-            ids = indexed.document(entry["prefix"], i).tolist()
-            text = tok.decode([t for t in ids if t != blend["eod"]])
-            paras += [p.strip() for p in text.split("\n") if len(p.split()) >= MIN_WORDS]
+        for prefix in entry["prefixes"]:  # the source's shards, in order
+            for ids in indexed.documents(prefix):
+                text = tok.decode([t for t in ids.tolist() if t != blend["eod"]])
+                paras += [p.strip() for p in text.split("\n") if len(p.split()) >= MIN_WORDS]
         out[entry["source"]] = paras
     return out
 

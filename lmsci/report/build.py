@@ -20,15 +20,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from lmsci import config as C
 from lmsci.io import atomic_path, read_json, write_json
 from lmsci.provenance import git_state, hardware, packages, sha256_file
-from lmsci.report import composition, cost, dropped, plots
+from lmsci.report import artifacts, composition, cost, dropped, languages, plots
 from lmsci.report import funnel as F
 
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ("*/*/*.stats.json", "*/*/stats.json", "**/*dropped*.parquet", "mix/blend.json",
-             "tokenizer/tokenizer.json", "tokens/*/*.bin", "tokens/*/*.idx", "tokens/*/documents.parquet",
-             "train/checkpoint/*", "train/checkpoints/*/*", "train/metrics.jsonl", "train/metrics.csv",
-             "train/train_summary.json", "train/dataset_cache/*-BlendedDataset-train-*", "eval/*.json",
-             "export/hf/*", "scaling/*")
 PLOTS = ("funnel.png", "s_curve.png", "loss.png", "training.png", "checkpoints.png", "scaling.png")
 SAMPLES_PER_REASON, SAMPLE_CHARS = 3, 240
 
@@ -37,10 +32,11 @@ def _metrics(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _hash_tree(results: Path) -> dict[str, str]:
-    files = {p for pattern in ARTIFACTS for p in results.glob(pattern)
-             if p.is_file() and p.name != ".snakemake_timestamp" and not p.name.startswith(".tmp")}
-    return {str(p.relative_to(results)): sha256_file(p) for p in sorted(files)}
+def _hash_tree(results: Path, config_files: list[str], root: Path) -> dict:
+    """Every output of every job that built the report, from the workflow's own DAG
+    (lmsci.report.artifacts), hashed; the checkpoints among them with step and tokens seen."""
+    found = artifacts.collect(results, config_files, root)
+    return {**found, "checkpoints": artifacts.checkpoints(results, found["artifacts"])}
 
 
 def dvc_lock(root: Path = ROOT) -> dict | None:
@@ -75,9 +71,10 @@ def provenance(results: Path, config_files: list[str], out_dir: Path | None = No
         given = [str(p) for p in [*config_files, *extra_inputs]]
         inputs = {p: sha256_file(p) for p in given}
         where["inputs_from_report"] = {p: os.path.relpath(Path(p).resolve(), Path(out_dir).resolve()) for p in given}
-    return {"git": {**git_state(), "remote": _git_remote(root)}, "config_files": config_files,
+    return {"git": {**git_state(), "remote": _git_remote(root), "root": str(Path(root).resolve())},
+            "config_files": config_files,
             "config_hash": C.digest(merged), "config": merged, "packages": packages(), "hardware": hardware(),
-            **where, "artifacts": _hash_tree(Path(results)), "inputs": inputs, "dvc_lock": dvc_lock(root)}
+            **where, **_hash_tree(Path(results), config_files, root), "inputs": inputs, "dvc_lock": dvc_lock(root)}
 
 
 def _funnel(results: Path) -> tuple[list[dict], dict]:
@@ -151,6 +148,7 @@ def context(results: Path, out_dir: Path, config_files: list[str], scaling: Path
         "mix": composition.table(blend, summary, results / "train/dataset_cache"), "summary": summary,
         "ppl": dict(sorted(ppl.items())), "evals": evals, "tasks": tasks, "eval_sources": sorted({s for e in evals for s in e["per_source"]}),
         "scaling": fit, "prov": prov, "cost": cost.projection(results), "minhash": mh,
+        "languages": languages.table(results),
         "first_loss": metrics[0]["loss"], "final_loss": metrics[-1]["loss"],
         "ln_vocab": math.log(blend["vocab_size"]), "results": str(results),
         "commands": [f"git clone {remote} lmsci && cd lmsci", f"git checkout {prov['git']['commit']}",

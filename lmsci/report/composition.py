@@ -39,7 +39,10 @@ def samples_per_source(cache_dir: Path, blend: dict, samples: int) -> dict[str, 
     if len(drawn) != samples:
         return None
     counts = np.bincount(drawn.astype(np.int64), minlength=len(train))
-    return {e["source"]: int(c) for e, c in zip(train, counts)}
+    out: dict[str, int] = {}
+    for e, c in zip(train, counts):  # one blend entry per shard (lmsci.mix): summed per source
+        out[e["source"]] = out.get(e["source"], 0) + int(c)
+    return out
 
 
 def table(blend: dict, summary: dict, cache_dir: Path) -> dict:
@@ -49,8 +52,9 @@ def table(blend: dict, summary: dict, cache_dir: Path) -> dict:
     drawn = samples_per_source(Path(cache_dir), blend, samples)
     rows = []
     for r in blend["composition"]:
-        realised = drawn[r["source"]] * seq if drawn is not None else None
-        rows.append({**r, "realised_samples": drawn and drawn[r["source"]], "realised_tokens": realised,
+        n = drawn.get(r["source"], 0) if drawn is not None else None  # 0: a source without train tokens
+        realised = n * seq if n is not None else None
+        rows.append({**r, "realised_samples": n, "realised_tokens": realised,
                      "realised_share": realised / (samples * seq) if realised is not None else None,
                      "realised_epochs": (round(realised / r["available_tokens"], 3)
                                          if realised is not None and r["available_tokens"] else None)})

@@ -5,7 +5,8 @@ The chain, each link read from a file the pipeline wrote:
     (step, sample, position) ── global sample = step × global_batch_size + sample (megatron's sampler order)
       └─ BlendedDataset / GPTDataset indices (train/dataset_cache, rebuilt from the seed if absent)
            → (indexed dataset, document index, token offset)           lmsci.train.adapter.sample_pieces
-      └─ tokens/<source>/documents.parquet: (split "train", index) → document id
+      └─ tokens/<source>/<shard>/documents.parquet (beside the prefix; <shard> is `merged` with
+         tokenize.merge): (split "train", index) → document id
       └─ id = <source>/<shard>/<byte offset> → the shard file named in the config, re-read at that offset
       └─ filter/<source>/<shard>.parquet: the attributes tagged on the document, re-decided with the config
 """

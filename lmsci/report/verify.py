@@ -6,8 +6,12 @@
 unless the caller names one. Besides the artifacts under it, the report's inputs outside the
 results directory (config files, a scaling fit: ``inputs``, found relative to the report directory
 first — ``inputs_from_report`` — then as given) and
+the source files the config names (``data_inputs``, relative to the repository the run used) and
 the report's own files (plots, report.md, report.html: ``report_files``) are re-hashed too; their
-lines are marked ``[input]`` and ``[report]``.
+lines are marked ``[input]``, ``[data]`` and ``[report]``.
+
+Which artifacts: every output of every job that built the report, listed by the workflow itself
+(lmsci.report.artifacts); logs and benchmark timings are listed in ``not_artifacts``, not hashed.
 """
 from __future__ import annotations
 
@@ -55,7 +59,12 @@ def verify(report_dir: Path, results: Path | None = None) -> tuple[Path, int, li
     path = Path(report_dir) / "provenance.json"
     if not path.is_file():
         raise VerifyError(f"{path} not found; is {report_dir} a report directory (reports/<run>)?")
-    prov = read_json(path)
+    try:
+        prov = read_json(path)
+    except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError; name the file, not just the cause
+        raise VerifyError(f"{path}: damaged, not JSON ({e}); rebuild the report or restore the file") from None
+    if not isinstance(prov, dict):
+        raise VerifyError(f"{path}: expected a JSON object, got {type(prov).__name__}; rebuild the report")
     artifacts = prov.get("artifacts")
     if not isinstance(artifacts, dict) or not artifacts:
         raise VerifyError(f"{path} lists no artifacts; rebuild the report")
@@ -65,7 +74,13 @@ def verify(report_dir: Path, results: Path | None = None) -> tuple[Path, int, li
     def input_paths(p: str) -> list[Path]:
         return ([Path(report_dir) / from_report[p]] if p in from_report else []) + [Path(p)]
 
+    repo = Path((prov.get("git") or {}).get("root") or ".")
+
+    def data_paths(p: str) -> list[Path]:  # as the config names them: relative to the repository the run used
+        return [repo / p, Path(p)]
+
     groups = [("", lambda rel: [root / rel], artifacts), ("[input] ", input_paths, prov.get("inputs") or {}),
+              ("[data] ", data_paths, prov.get("data_inputs") or {}),
               ("[report] ", lambda rel: [Path(report_dir) / rel], prov.get("report_files") or {})]
     problems, n = [], 0
     for label, where, listed in groups:

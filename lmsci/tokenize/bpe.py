@@ -5,8 +5,9 @@ documents with the same id the training loop masks on.
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
@@ -28,15 +29,42 @@ def train(texts: Iterable[str], cfg: TokenizerConfig) -> Tokenizer:
     return tok
 
 
-def sample(texts_by_source: dict[str, Iterable[str]], max_chars: int) -> Iterable[str]:
-    """Up to ``max_chars`` per source, in the given (document-id) order: deterministic."""
-    for name in sorted(texts_by_source):
-        budget = max_chars
-        for text in texts_by_source[name]:
-            if budget <= 0:
-                break
-            yield text[:budget]
-            budget -= len(text)
+def rank(seed: int, doc_id: str) -> int:
+    """The document's place in the tokenizer sample: a seeded hash of its id, salted so that it is
+    independent of the validation split's hash (lmsci.tokenize.split)."""
+    return int.from_bytes(hashlib.sha256(f"tokenizer-sample:{seed}:{doc_id}".encode()).digest()[:8], "big")
+
+
+def sample(shards_by_source: dict[str, Iterable[tuple[list[str], list[str]]]], max_chars: int,
+           seed: int) -> Iterator[str]:
+    """Up to ``max_chars`` characters per source: its documents of lowest :func:`rank`, the last one cut.
+
+    Each source's shards arrive one at a time as (ids, texts); after each, only the documents that
+    still fit the budget in rank order are kept, so memory stays at ``max_chars`` plus one shard and
+    the sample — a set fixed by (seed, ids) — is the same for any shard count or order (a document
+    pushed out of the budget can never come back: later shards only add documents before it).
+    Sources in name order, each source's documents in id order.
+    """
+    for name in sorted(shards_by_source):
+        kept: list[tuple[int, str, str]] = []
+        for ids, texts in shards_by_source[name]:
+            kept = _fit(kept + [(rank(seed, i), i, t) for i, t in zip(ids, texts)], max_chars)
+        budget, cut = max_chars, {}
+        for _, i, t in kept:
+            cut[i], budget = t[:budget], budget - len(t)
+        yield from (cut[i] for i in sorted(cut))
+
+
+def _fit(docs: list[tuple[int, str, str]], max_chars: int) -> list[tuple[int, str, str]]:
+    """The rank-ordered prefix of ``docs`` that starts within ``max_chars`` characters."""
+    docs.sort()
+    used, out = 0, []
+    for d in docs:
+        if used >= max_chars:
+            break
+        out.append(d)
+        used += len(d[2])
+    return out
 
 
 def save(tok: Tokenizer, path: str | Path) -> None:
@@ -50,3 +78,20 @@ def load(path: str | Path) -> Tokenizer:
 
 def eod_id(tok: Tokenizer) -> int:
     return tok.token_to_id(EOD)
+
+
+def read_shards(paths: Iterable[str | Path]) -> dict[str, Iterator[tuple[list[str], list[str]]]]:
+    """Curated shard files → source → (ids, texts) per shard, each shard read only when reached."""
+    import polars as pl
+
+    by_source: dict[str, list[Path]] = {}
+    for p in sorted(map(Path, paths)):
+        for src in pl.read_parquet(p, columns=["source"])["source"].unique().sort().to_list():
+            by_source.setdefault(src, []).append(p)
+
+    def shards(src: str, files: list[Path]):
+        for p in files:
+            df = pl.read_parquet(p, columns=["id", "source", "text"]).filter(pl.col("source") == src).sort("id")
+            yield df["id"].to_list(), df["text"].to_list()
+
+    return {src: shards(src, files) for src, files in by_source.items()}

@@ -1,56 +1,86 @@
-"""Encode a source's deduplicated documents into train/valid indexed datasets + a lineage table."""
+"""The tokenize stage: one curated shard → train/valid token documents, a lineage table and a ledger.
+
+:func:`tokenize` is the pure stage function of :mod:`lmsci.stage` (bind its configuration with
+``functools.partial``): documents in, ``(kept, dropped, ledger)`` out. ``kept`` is the lineage
+table (id, split, index in that split's dataset, token count) plus the token ids; :func:`stage`
+writes the ids as ``<out_dir>/{train,valid}.{bin,idx}`` and hands the lineage to the runner, which
+writes it as ``documents.parquet``: the bridge from a training token back to a WARC record.
+
+Each document is encoded on its own (batches only for speed), so its token ids do
+not depend on which shard it sits in; its split is :mod:`lmsci.tokenize.split`'s (seed, id) rule
+with the source's global fallback overrides, so membership does not either.
+"""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import polars as pl
-from tokenizers import Tokenizer
-from tqdm import tqdm
 
 from lmsci.curate import decontam
 from lmsci.ledger import Ledger
-from lmsci.tokenize import indexed, split
-from lmsci.tokenize.bpe import eod_id
+from lmsci.stage import Result, dropped_frame
+from lmsci.tokenize import fast, indexed, split
+from lmsci.tokenize.bpe import eod_id, load
+from lmsci.tokenize.fast import Encoder
 
 BATCH = 256
+SPLITS = ("train", "valid")
+LINEAGE_SCHEMA = {"id": pl.String, "split": pl.String, "index": pl.Int64, "tokens": pl.Int64}
 
 
-def encode_source(df: pl.DataFrame, tok: Tokenizer, source: str, out_dir: Path, seed: int, valid_fraction: float,
-                  index: decontam.Index | None = None, dropped: list[dict] | None = None):
-    """Write ``out_dir/{train,valid}.{bin,idx}``; return (lineage frame, ledger).
+def tokenize(df: pl.DataFrame, *, encoder: Encoder, eod: int, source: str, shard: str, seed: int,
+             valid_fraction: float, overrides: dict[str, str] | None = None,
+             index: decontam.Index | None = None) -> Result:
+    """Split, decontaminate and encode one shard (``encoder``: texts → token ids, EOD ``eod`` appended).
 
-    The lineage frame maps each document id to its split, its index in that split's
-    dataset and its token count: the bridge from a training token back to a WARC record.
-    With a decontamination ``index``, a training document sharing n-grams with the evaluation
-    texts is dropped (``decontam/contaminated``, appended to ``dropped``) and is in no dataset.
+    With a decontamination ``index``, a training document sharing n-grams with the evaluation texts
+    is dropped (``decontam/contaminated``, with its ``overlaps``) and is in no dataset; held-out
+    documents are never dropped (they are the evaluation texts). The index's own counts are global
+    (its ``.json``), so they stay out of the shard's ledger, whose extras the report sums.
     """
     df = df.sort("id")
     ids, texts = df["id"].to_list(), df["text"].to_list()
-    splits = split.assign(ids, seed, valid_fraction)
-    led = Ledger("tokenize", source, "all")
+    urls = df["url"].to_list() if "url" in df.columns else [None] * len(ids)
+    splits = split.assign(ids, seed, valid_fraction, overrides)
+    led = Ledger("tokenize", source, shard)
+    drops = []
     if index is not None:
-        urls = df["url"].to_list() if "url" in df.columns else [None] * len(ids)
         for j, s in enumerate(splits):
             if s == "train" and (hits := index.contaminated(texts[j])):
                 splits[j] = decontam.REASON
                 led.drop(decontam.REASON, len(texts[j]))
-                if dropped is not None:
-                    dropped.append({"id": ids[j], "url": urls[j], "reason": decontam.REASON, "text": texts[j],
-                                    "overlaps": hits})
-        led.extra.update(index.stats())
-    eod, vocab = eod_id(tok), tok.get_vocab_size()
-    encoded: list[list[int]] = []
-    for i in tqdm(range(0, len(texts), BATCH), desc=f"encode {source}", unit="batch", leave=False):
-        encoded += [e.ids + [eod] for e in tok.encode_batch(texts[i:i + BATCH])]
+                drops.append({"id": ids[j], "url": urls[j], "reason": decontam.REASON, "text": texts[j],
+                              "overlaps": hits})
+    members = [j for j, s in enumerate(splits) if s in SPLITS]
+    encoded: dict[int, list[int]] = {}
+    for i in range(0, len(members), BATCH):
+        chunk = members[i:i + BATCH]
+        encoded.update(zip(chunk, (ids + [eod] for ids in encoder([texts[j] for j in chunk]))))
     rows = []
-    for name in ("train", "valid"):
-        members = [j for j, s in enumerate(splits) if s == name]
-        indexed.write(out_dir / name, (encoded[j] for j in members), vocab)
-        rows += [{"id": ids[j], "split": name, "index": k, "tokens": len(encoded[j])} for k, j in enumerate(members)]
-        led.extra[f"{name}_documents"] = len(members)
-        led.extra[f"{name}_tokens"] = sum(len(encoded[j]) for j in members)
-    for t, s in zip(texts, splits):
-        if s in ("train", "valid"):
-            led.keep(len(t))
-    return pl.DataFrame(rows, schema={"id": pl.String, "split": pl.String, "index": pl.Int64,
-                                      "tokens": pl.Int64}).sort("id"), led
+    for name in SPLITS:
+        part = [j for j in members if splits[j] == name]
+        rows += [{"id": ids[j], "split": name, "index": k, "tokens": len(encoded[j]), "ids": encoded[j]}
+                 for k, j in enumerate(part)]
+        led.extra[f"{name}_documents"] = len(part)
+        led.extra[f"{name}_tokens"] = sum(len(encoded[j]) for j in part)
+    for j in members:
+        led.keep(len(texts[j]))
+    kept = pl.DataFrame(rows, schema={**LINEAGE_SCHEMA, "ids": pl.List(pl.Int64)}).sort("id")
+    return kept, dropped_frame(drops, {"overlaps": pl.Int64}), led
+
+
+def write_datasets(kept: pl.DataFrame, out_dir: str | Path, vocab_size: int) -> None:
+    """``kept``'s token ids as ``out_dir/{train,valid}.{bin,idx}``, in each split's index order."""
+    for name in SPLITS:
+        part = kept.filter(pl.col("split") == name).sort("index")
+        indexed.write(Path(out_dir) / name, part["ids"].to_list(), vocab_size)
+
+
+def stage(df: pl.DataFrame, *, out_dir: str | Path, tokenizer: str | Path, **kw) -> Result:
+    """:func:`tokenize` with the tokenizer at ``tokenizer`` (encoded by :mod:`lmsci.tokenize.fast`: the same
+    ids as HF ``tokenizers``, faster), the datasets written beside the lineage the runner writes."""
+    tok = load(tokenizer)
+    kept, dropped, led = tokenize(df, encoder=functools.partial(fast.encode_batch, tokenizer), eod=eod_id(tok), **kw)
+    write_datasets(kept, out_dir, tok.get_vocab_size())
+    return kept.drop("ids"), dropped, led

@@ -38,6 +38,22 @@ def write(prefix: str | Path, documents: Iterable[list[int]], vocab_size: int) -
     return n
 
 
+def merge(prefixes: list[str | Path], out: str | Path, vocab_size: int) -> int:
+    """Concatenate indexed datasets, in the given order, into ``out`` with megatron's own
+    ``IndexedDatasetBuilder.add_index`` (``tokenize.merge``); atomic for the pair. Returns documents."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out)
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    builder = IndexedDatasetBuilder(f"{tmp}.bin", dtype=dtype_for(vocab_size))
+    for prefix in prefixes:
+        builder.add_index(str(prefix))
+    builder.finalize(f"{tmp}.idx")
+    os.replace(f"{tmp}.bin", f"{out}.bin")
+    os.replace(f"{tmp}.idx", f"{out}.idx")
+    return count_documents(out)
+
+
 def count_documents(prefix: str | Path) -> int:
     # mmap=False: numpy cannot mmap the empty .bin of an empty split (a one-document source's train).
     return len(IndexedDataset(str(prefix), mmap=False).document_indices) - 1
@@ -49,3 +65,12 @@ def document(prefix: str | Path, index: int) -> np.ndarray:
     if not 0 <= index < len(ds):
         raise ValueError(f"{prefix}: no document {index} (it holds {len(ds)})")
     return np.asarray(ds[index], dtype=np.int64)
+
+
+def documents(prefix: str | Path):
+    """Every document's token ids, in order (nothing for an empty dataset)."""
+    if Path(f"{prefix}.bin").stat().st_size == 0:  # numpy cannot mmap an empty file
+        return
+    ds = IndexedDataset(str(prefix))
+    for i in range(len(ds)):
+        yield np.asarray(ds[i], dtype=np.int64)

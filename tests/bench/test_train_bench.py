@@ -5,6 +5,9 @@ same parameter count, AdamW, clipping, micro-batches — on the same CPU in one 
 The ratio lmsci / plain (goal ≥ 0.9; reported, never asserted: the machine is shared) is printed
 at the end and stored in reports/bench/train.json and the benchmark JSON (``extra_info``). The plain model runs first: the CPU shim, once installed,
 sits under every torch call of the process and would tax the baseline too.
+
+Tiny mode (tests/bench/conftest.py; `make test`): configs/tiny.yaml's model, one step each, nothing timed
+or written — the step bodies, the parameter-count identity and a finite loss are what it checks.
 """
 from __future__ import annotations
 
@@ -19,16 +22,16 @@ from lmsci import config as C
 from lmsci.io import write_json
 from lmsci.train import adapter, cpu_shim, flops
 
-from .conftest import RESULTS, REPO
+from .conftest import RESULTS, REPO, report_path, tiny
 
-CFG = C.load(REPO / "config.yaml")
+CFG = C.load(REPO / "config.yaml", *([REPO / "configs" / "tiny.yaml"] if tiny() else []))
 MODEL, TRAIN = CFG.model, CFG.train
 VOCAB = CFG.tokenizer.vocab_size
 PADDED = adapter.padded_vocab_size(VOCAB)
 MICRO = TRAIN.global_batch_size // TRAIN.micro_batch_size  # micro-batches per step (one process)
 TOKENS_PER_STEP = TRAIN.global_batch_size * MODEL.seq_length
 ROUNDS, WARMUP = 8, 2
-OUT = REPO / "reports" / "bench" / "train.json"
+OUT = report_path("train.json")
 
 
 class RMSNorm(nn.Module):
@@ -141,6 +144,9 @@ def test_train_step_tokens_per_second(benchmark, impl):
     finally:
         if close:
             close()
+    if benchmark.stats is None:  # tiny mode: the step ran once, untimed
+        assert tiny()
+        return
     stats = benchmark.stats.stats
     # median: the typical step; min (best step): least disturbed by other load on a shared machine
     RESULTS[impl] = {"median": TOKENS_PER_STEP / stats.median, "best": TOKENS_PER_STEP / stats.min}

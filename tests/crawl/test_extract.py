@@ -8,6 +8,7 @@ import dataclasses
 import io
 from pathlib import Path
 
+import polars as pl
 import pytest
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 from warcio.statusandheaders import StatusAndHeaders
@@ -75,7 +76,7 @@ def write_warc(path: Path, names, gz: bool = True, extras: bool = True) -> Path:
 
 @pytest.mark.parametrize("name", CASES)
 def test_one_outcome_per_record(tmp_path, name):
-    df, led = extract.extract_shard("crawl", write_warc(tmp_path / "s.warc.gz", [name], extras=False), CFG)
+    df, _, led = extract.extract_shard("crawl", write_warc(tmp_path / "s.warc.gz", [name], extras=False), CFG)
     expected = CASES[name][3]
     if expected is None:
         assert (led.seen, led.kept, dict(led.dropped)) == (1, 1, {})
@@ -87,7 +88,7 @@ def test_one_outcome_per_record(tmp_path, name):
 
 
 def _texts(tmp_path):
-    df, _ = extract.extract_shard("crawl", write_warc(tmp_path / "s.warc.gz", CASES), CFG)
+    df, _, _ = extract.extract_shard("crawl", write_warc(tmp_path / "s.warc.gz", CASES), CFG)
     return {u.rsplit("/", 1)[1]: t for u, t in zip(df["url"], df["text"])}
 
 
@@ -102,7 +103,7 @@ def test_main_content_keeps_article_and_drops_boilerplate(tmp_path):
 
 def test_main_content_off_keeps_boilerplate(tmp_path):
     path = write_warc(tmp_path / "s.warc.gz", ["main"])
-    df, _ = extract.extract_shard("crawl", path, ExtractConfig(main_content=False, max_bytes=MAX_BYTES))
+    df, _, _ = extract.extract_shard("crawl", path, ExtractConfig(main_content=False, max_bytes=MAX_BYTES))
     assert all(n in df["text"][0] for n in NAV) and "Footerco" in df["text"][0]
 
 
@@ -122,7 +123,7 @@ def test_charset_prefers_header_and_falls_back_on_unknown_label():
 @pytest.mark.parametrize("gz", [True, False], ids=["gz", "plain"])
 def test_shard_ledger_and_lineage(tmp_path, gz):
     path = write_warc(tmp_path / ("shard-00042.warc.gz" if gz else "shard-00042.warc"), CASES, gz=gz)
-    df, led = extract.extract_shard("crawl", path, CFG)
+    df, _, led = extract.extract_shard("crawl", path, CFG)
 
     expected_drops = {r: 1 for *_, r in CASES.values() if r is not None}
     assert dict(led.dropped) == expected_drops
@@ -145,8 +146,8 @@ def test_shard_ledger_and_lineage(tmp_path, gz):
 
 def test_extraction_is_deterministic(tmp_path):
     path = write_warc(tmp_path / "s.warc.gz", CASES)
-    a, la = extract.extract_shard("crawl", path, CFG)
-    b, lb = extract.extract_shard("crawl", path, CFG)
+    a, _, la = extract.extract_shard("crawl", path, CFG)
+    b, _, lb = extract.extract_shard("crawl", path, CFG)
     assert a.equals(b) and la.to_dict() == lb.to_dict()
 
 
@@ -159,37 +160,41 @@ def test_garbage_file_is_a_corrupt_shard(tmp_path):
     assert str(path) in msg and "offset 0" in msg and "\n" not in msg
 
 
-def test_garbage_after_good_records_names_the_last_good_offset(tmp_path):
+def test_garbage_after_good_records_is_counted_or_fails_naming_its_offset(tmp_path):
     path = write_warc(tmp_path / "s.warc", ["latin1", "cp1252"], gz=False, extras=False)
     good = path.read_bytes()
-    with open(path, "rb") as f:
-        last = [r.stream_pos for r in ArchiveIterator(f, record_types=WarcRecordType.any_type)][-1]
     path.write_bytes(good + b"GARBAGE, NOT A WARC HEADER\r\n" * 10)
+    kept, dropped, led = extract.extract_shard("crawl", path, CFG)
+    assert kept.height == 2 and dict(led.dropped) == {"error/not_warc": 1}
+    assert dropped["offset"].to_list() == [len(good)] and dropped["file"].to_list() == [str(path)]
     with pytest.raises(extract.CorruptShard) as e:
-        extract.extract_shard("crawl", path, CFG)
-    assert str(path) in str(e.value) and f"offset {last}" in str(e.value)
+        extract.extract_shard("crawl", path, dataclasses.replace(CFG, on_corrupt="fail"))
+    assert str(path) in str(e.value) and f"offset {len(good)}" in str(e.value) and "\n" not in str(e.value)
 
 
-def test_truncated_gzip_shard_is_a_corrupt_shard(tmp_path):
-    """fastwarc stops silently at a gzip member cut mid-way; the tail check names file and member offset."""
-    path = write_warc(tmp_path / "s.warc.gz", ["latin1", "cp1252", "main"], extras=False)
-    whole, _ = extract.extract_shard("crawl", path, CFG)
-    assert whole.height == 3
+def test_dropped_rows_name_reason_record_and_offset(tmp_path):
+    """The stage contract: every response record is a kept row or a dropped row, the ledger agrees."""
+    from lmsci import stage
+    path = write_warc(tmp_path / "shard-00007.warc.gz", CASES)
+    kept, dropped, led = extract.extract_shard("crawl", path, CFG)
+    stage.check(led, kept, dropped)
+    assert sorted(dropped["reason"]) == sorted(r for *_, r in CASES.values() if r is not None)
+    assert set(dropped.columns) >= {"id", "url", "reason", "text", "record_id", "offset", "file"}
     with open(path, "rb") as f:
-        last = [r.stream_pos for r in ArchiveIterator(f, record_types=WarcRecordType.any_type)][-1]
-    path.write_bytes(path.read_bytes()[: last + 40])
-    with pytest.raises(extract.CorruptShard) as e:
-        extract.extract_shard("crawl", path, CFG)
-    msg = str(e.value)
-    assert str(path) in msg and f"offset {last} is truncated" in msg and "\n" not in msg
+        starts = {r.stream_pos: r.record_id for r in ArchiveIterator(f, record_types=WarcRecordType.response)}
+    assert dict(zip(kept["offset"], kept["record_id"])) | dict(zip(dropped["offset"], dropped["record_id"])) == starts
+    assert dropped.filter(pl.col("reason") == "extract/not_html")["text"].to_list() == [None]
 
 
-def test_complete_gzip_members_pass_the_tail_check(tmp_path):
-    path = write_warc(tmp_path / "s.warc.gz", ["latin1", "cp1252"], extras=False)
-    extract.check_gzip_tail(path, 0)  # every member complete: no error
-    path.write_bytes(path.read_bytes() + b"\x1f\x8b\x08\x00garbage")
-    with pytest.raises(extract.CorruptShard, match="corrupt|truncated"):
-        extract.check_gzip_tail(path, 0)
+def test_stage_run_writes_kept_dropped_and_stats(tmp_path):
+    import functools
+    from lmsci import stage
+    path = write_warc(tmp_path / "shard-00001.warc.gz", CASES)
+    out = tmp_path / "o"
+    led = stage.run(functools.partial(extract.extract_shard, "crawl", cfg=CFG), path, out=out / "k.parquet",
+                    stats=out / "k.stats.json", dropped=out / "k.dropped.parquet")
+    assert pl.read_parquet(out / "k.parquet").height == led.kept
+    assert pl.read_parquet(out / "k.dropped.parquet").height == sum(led.dropped.values()) > 0
 
 
 def _slow_warc(path: Path) -> Path:
@@ -207,24 +212,23 @@ def _slow_warc(path: Path) -> Path:
 
 def test_page_over_the_time_limit_is_dropped_and_the_next_one_extracted(tmp_path):
     path = _slow_warc(tmp_path / "s.warc.gz")
-    dropped = []
-    df, led = extract.extract_shard("crawl", path, ExtractConfig(timeout_s=0.05), dropped)
+    df, dropped, led = extract.extract_shard("crawl", path, ExtractConfig(timeout_s=0.05))
     assert (led.seen, led.kept, dict(led.dropped)) == (3, 2, {"extract/timeout": 1})
-    assert [d["url"] for d in dropped] == ["https://example.org/slow"]
+    assert dropped["url"].to_list() == ["https://example.org/slow"]
     assert df["url"].to_list() == ["https://example.org/before", "https://example.org/after"]
     assert df["text"][1].strip() == CP1252  # the worker killed at the slow page was replaced
 
 
 def test_no_limit_extracts_in_process_with_the_same_result(tmp_path):
     path = write_warc(tmp_path / "s.warc.gz", CASES)
-    a, la = extract.extract_shard("crawl", path, CFG)
-    b, lb = extract.extract_shard("crawl", path, dataclasses.replace(CFG, timeout_s=0))
+    a, _, la = extract.extract_shard("crawl", path, CFG)
+    b, _, lb = extract.extract_shard("crawl", path, dataclasses.replace(CFG, timeout_s=0))
     assert a.equals(b) and la.to_dict() == lb.to_dict()
 
 
 def test_trafilatura_extracts_the_article_without_boilerplate(tmp_path):
     path = write_warc(tmp_path / "s.warc.gz", ["main", "latin1"])
-    df, led = extract.extract_shard("crawl", path, dataclasses.replace(CFG, extractor="trafilatura"))
+    df, _, led = extract.extract_shard("crawl", path, dataclasses.replace(CFG, extractor="trafilatura"))
     assert (led.seen, led.kept) == (2, 2)
     text = df["text"][0]
     assert text.count("the tides") == 5 and "Zebralink" not in text and "Footerco" not in text

@@ -88,10 +88,9 @@ def test_missing_or_empty_bad_words_file(tmp_path, base_dict, repo):
 
 def test_line_rules_are_counted_not_applied():
     a = c4.measure(DOCS["few_sentences"])
-    assert a["lines"] == 9
-    assert (a["few_words_lines"], a["javascript_lines"], a["policy_lines"]) == (3, 1, 1)
-    assert a["no_terminal_punct_lines"] == 1  # "Read the full story on the river here"
+    # kept: the three CLEAN lines; removed: 2 short menu lines, javascript, cookies, no punctuation, 2 words
     assert a["sentences"] == 3 and a["sentences_any_punct"] == 4
+    assert c4.measure(DOCS["few_sentences"], dataclasses.replace(DEFAULT, impl="paper"))["sentences"] == 3
 
 
 def test_fineweb_setting_counts_lines_without_terminal_punctuation():
@@ -103,7 +102,31 @@ def test_fineweb_setting_counts_lines_without_terminal_punctuation():
 
 def test_ellipsis_is_not_terminal_and_citations_are_stripped():
     a = c4.measure("The river flows through the valley...\nThe farms line its banks.[12]\n")
-    assert a["no_terminal_punct_lines"] == 1 and a["sentences"] == 1
+    assert a["sentences"] == 1 and a["sentences_any_punct"] == 2
+
+
+@pytest.mark.parametrize("line, n", [
+    ("Mr. Smith went to Washington. He arrived at noon.", 2),  # "Mr." is one token: no break
+    ("It works, e.g. on Linux. Really!", 2),
+    ('He said "stop." Then he left.', 2),  # the closing quote belongs to the first sentence
+    ("Wait... what happened here", 1),  # "..." is not in the sentencizer's list
+    ("Version 3.5 is out. Update now! Why? Because.", 4),
+])
+def test_sentences_are_spacys_sentencizer(line, n):
+    assert c4.measure(line)["sentences_any_punct"] == n
+
+
+def test_curly_bracket_and_lorem_ipsum_count_on_surviving_lines_only():
+    brace = CLEAN + "function main() {\n"  # no terminal punctuation: removed before the bracket rule
+    assert c4.decide(c4.measure(brace), DEFAULT) is None
+    paper = dataclasses.replace(DEFAULT, impl="paper")  # the paper: "any page that contained a curly bracket"
+    assert c4.decide(c4.measure(brace, paper), paper) == "curly_bracket"
+    js = CLEAN + "Enable JavaScript to see {this} page.\n"  # javascript lines go before the bracket rule
+    assert c4.decide(c4.measure(js), DEFAULT) is None
+    both = CLEAN + "Use {x} here, as in the docs.\nLorem ipsum dolor sit amet, consectetur.\n"
+    a = c4.measure(both)  # the first line that trips a page rule names the reason
+    assert c4.decide(a, DEFAULT) == "curly_bracket"
+    assert c4.decide(a, dataclasses.replace(DEFAULT, drop_curly_bracket=False)) == "lorem_ipsum"
 
 
 def test_rethresholding_uses_stored_attributes_only():

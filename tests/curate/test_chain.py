@@ -15,7 +15,7 @@ from lmsci import cli, config, ledger
 from lmsci.curate import pii
 
 SHARDS = ("data/sample/crawl/shard-00000.warc.gz", "data/sample/crawl/shard-00001.warc.gz")
-COLUMNS = {"record_id": pl.String, "url": pl.String, "kept": pl.Boolean, "reason": pl.String, "lang": pl.String,
+COLUMNS = {"doc_id": pl.String, "record_id": pl.String, "url": pl.String, "kept": pl.Boolean, "reason": pl.String, "lang": pl.String,
            "lang_score": pl.Float64, "dup_of": pl.String, "text": pl.String}
 
 
@@ -68,8 +68,8 @@ def test_dup_of_points_at_a_kept_record(out):
     dups = decisions.filter(pl.col("dup_of").is_not_null())
     assert dups.height > 0  # the sample's en-US / en-GB pages are near-duplicates
     assert set(dups["reason"]) <= {"dedup_exact/duplicate", "dedup_minhash/near_duplicate"}
-    kept_ids = set(decisions.filter("kept")["record_id"])
-    assert set(dups["dup_of"]) <= kept_ids
+    kept_ids = set(decisions.filter("kept")["doc_id"])
+    assert set(dups["dup_of"]) <= kept_ids  # dup_of names the kept row's doc_id
     assert decisions.filter(pl.col("reason").str.starts_with("dedup") & pl.col("dup_of").is_null()).height == 0
 
 

@@ -1,10 +1,13 @@
-"""lmsci/curate/decontam.py at the split stage (lmsci.tokenize.encode, ``lmsci tokenize --heldout``): a
-training document that copies a 13-word span of a held-out document is dropped as
-decontam/contaminated, a 12-word copy is kept, and the ledger adds up."""
+"""lmsci/curate/decontam.py at the tokenize stage (lmsci.tokenize.encode, ``lmsci decontam-index`` then
+``lmsci tokenize --index``): a training document that copies a 13-word span of a held-out document is
+dropped as decontam/contaminated, a 12-word copy is kept, the ledger adds up, and the on-disk hash
+index finds planted overlaps without false positives on a clean set."""
 from __future__ import annotations
 
 import json
+import random
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -52,18 +55,46 @@ def _frame(source, ids, texts) -> pl.DataFrame:
 def test_a_13_word_copy_is_dropped_and_a_12_word_copy_kept(tok, tmp_path):
     ids, texts = _corpus("crawl")
     texts, contaminated, clean = _crafted(ids, texts)
-    index = decontam.build(split.held_out(ids, texts, SEED, FRACTION), DecontamConfig())
-    dropped: list[dict] = []
-    lineage, led = encode.encode_source(_frame("crawl", ids, texts), tok, "crawl", tmp_path, SEED, FRACTION,
-                                        index, dropped)
-    assert [(d["id"], d["reason"], d["overlaps"]) for d in dropped] == [(contaminated, "decontam/contaminated", 1)]
-    assert contaminated not in set(lineage["id"]) and clean in set(lineage["id"])
+    decontam.build(split.held_out(ids, texts, SEED, FRACTION), DecontamConfig()).save(tmp_path / "i.npy")
+    index = decontam.Index.load(tmp_path / "i.npy", DecontamConfig())  # memory-mapped, as the jobs read it
+    kept, dropped, led = encode.tokenize(_frame("crawl", ids, texts), encoder=lambda ts: [[len(t)] for t in ts],
+                                         eod=0, source="crawl", shard="s", seed=SEED, valid_fraction=FRACTION,
+                                         index=index)
+    assert dropped.select("id", "reason", "overlaps").rows() == [(contaminated, "decontam/contaminated", 1)]
+    assert contaminated not in set(kept["id"]) and clean in set(kept["id"])
     assert dict(led.dropped) == {"decontam/contaminated": 1}
     assert led.seen == len(ids) == led.kept + 1
     assert led.extra["train_documents"] + led.extra["valid_documents"] == led.kept
     assert led.extra["valid_documents"] == split.assign(ids, SEED, FRACTION).count("valid")  # held-out untouched
     assert led.chars_dropped["decontam/contaminated"] == len(texts[ids.index(contaminated)])
     ledger.Ledger.check(led)
+
+
+def test_index_file_finds_planted_overlaps_and_no_false_positive_on_a_clean_set(tmp_path):
+    rng = random.Random(3)
+    vocab = [f"v{k}" for k in range(5000)]
+    held = [" ".join(rng.choice(vocab) for _ in range(300)) for _ in range(200)]
+    decontam.build(held, DecontamConfig()).save(tmp_path / "ngrams.npy")
+    index = decontam.Index.load(tmp_path / "ngrams.npy", DecontamConfig())
+    assert isinstance(index.hashes, np.memmap) and len(index.hashes) == 200 * 288
+    assert np.all(index.hashes[1:] > index.hashes[:-1])  # sorted, distinct: what searchsorted needs
+    clean = [" ".join(rng.choice(vocab) for _ in range(300)) for _ in range(2000)]
+    assert sum(index.overlaps(t) for t in clean) == 0  # 576,000 clean 13-grams, no hit
+    for k in range(50):  # a 13..20-word span of a held-out text planted in a clean one, case and punctuation changed
+        src, n = held[k].split(), 13 + k % 8
+        start = rng.randrange(0, len(src) - n)
+        planted = clean[k] + " — " + ", ".join(w.upper() for w in src[start:start + n]) + "!"
+        assert index.contaminated(planted) == n - 12
+
+
+def test_index_meta_must_match_the_config(tmp_path):
+    decontam.build(["a " * 20], DecontamConfig()).save(tmp_path / "i.npy")
+    with pytest.raises(ValueError, match=r"i.json: built for ngram=13 .*decontam.ngram=8"):
+        decontam.Index.load(tmp_path / "i.npy", DecontamConfig(ngram=8))
+    with pytest.raises(ValueError, match="decontamination index not found: .*nope.npy"):
+        decontam.Index.load(tmp_path / "nope.npy", DecontamConfig())
+    decontam.build([], DecontamConfig()).save(tmp_path / "empty.npy")  # no evaluation n-gram: nothing matches
+    assert decontam.Index.load(tmp_path / "empty.npy", DecontamConfig()).overlaps("a " * 30) == 0
 
 
 def test_ngram_size_and_min_overlaps_are_configurable():
@@ -109,30 +140,39 @@ def test_extra_paths_are_checked_by_the_config(base_dict, repo):
         config.from_dict(base_dict, root=repo)
 
 
-def test_tokenize_verb_checks_every_sources_held_out_documents(tok, tmp_path, cfg):
-    """A wiki training document copying a crawl held-out document is dropped; dropped.parquet and the
-    ledger beside it agree; with decontam disabled it is kept."""
+def test_verbs_check_every_sources_held_out_documents(tok, tmp_path, cfg):
+    """A wiki training document copying a crawl held-out document is dropped; the dropped file and the
+    ledger beside it agree; with decontam disabled (no --index) it is kept."""
     crawl_ids, crawl_texts = _corpus("crawl")
     wiki_ids, wiki_texts = _corpus("wiki")
-    held = split.held_out(crawl_ids, crawl_texts, cfg.seed, cfg.split.valid_fraction)[0].split()
-    victim = split.assign(wiki_ids, cfg.seed, cfg.split.valid_fraction).index("train")
+    fraction = cfg.split.valid_fraction  # 12 documents at 0.05: the held-out one comes from the fallback
+    held = split.held_out(crawl_ids, crawl_texts, cfg.seed, fraction, split.overrides(crawl_ids, cfg.seed, fraction))
+    held = held[0].split()
+    victim = split.assign(wiki_ids, cfg.seed, fraction, split.overrides(wiki_ids, cfg.seed, fraction)).index("train")
     wiki_texts[victim] += " " + " ".join(held[:13])
     paths = {}
     for source, ids, texts in (("crawl", crawl_ids, crawl_texts), ("wiki", wiki_ids, wiki_texts)):
         paths[source] = tmp_path / f"{source}.parquet"
         _frame(source, ids, texts).write_parquet(paths[source])
     bpe.save(tok, tmp_path / "tok.json")
+    blob = config.slice_json(cfg, "seed", "split", "decontam")
+    both = [str(paths["crawl"]), str(paths["wiki"])]
+    assert cli.main(["split-fallback", "--cfg", blob, "--inputs", *both, "--out", str(tmp_path / "split.json")]) == 0
+    assert cli.main(["decontam-index", "--cfg", blob, "--inputs", *both, "--split-fallback",
+                     str(tmp_path / "split.json"), "--out", str(tmp_path / "ngrams.npy")]) == 0
     for enabled in (True, False):
         out = tmp_path / f"tokens-{enabled}"
-        blob = config.slice_json(cfg, "seed", "split", "decontam").replace('"enabled":true',
-                                                                           f'"enabled":{str(enabled).lower()}')
-        assert cli.main(["tokenize", "--cfg", blob, "--source", "wiki", "--inputs", str(paths["wiki"]),
-                         "--heldout", str(paths["crawl"]), str(paths["wiki"]), "--tokenizer",
-                         str(tmp_path / "tok.json"), "--out-dir", str(out)]) == 0
-        stats, dropped = ledger.load(out / "stats.json"), pl.read_parquet(out / "dropped.parquet")
+        assert cli.main(["tokenize", "--cfg", blob, "--source", "wiki", "--shard", "s", "--input", str(paths["wiki"]),
+                         "--tokenizer", str(tmp_path / "tok.json"), "--split-fallback", str(tmp_path / "split.json"),
+                         *(["--index", str(tmp_path / "ngrams.npy")] if enabled else []),
+                         "--out", str(out / "s/documents.parquet"), "--dropped", str(out / "s.dropped.parquet"),
+                         "--stats", str(out / "s.stats.json")]) == 0
+        stats, dropped = ledger.load(out / "s.stats.json"), pl.read_parquet(out / "s.dropped.parquet")
         assert stats["seen"] == len(wiki_ids) == stats["kept"] + sum(stats["dropped"].values())
         if enabled:
             assert dropped["id"].to_list() == [wiki_ids[victim]] and stats["dropped"] == {"decontam/contaminated": 1}
             assert set(dropped.columns) >= {"id", "url", "reason", "text"}
+            meta = json.loads((tmp_path / "ngrams.json").read_text())
+            assert meta["ngrams"] > 0 and meta["texts"] == 1 + 1  # crawl's and wiki's held-out document
         else:
             assert dropped.height == 0 and stats["dropped"] == {}

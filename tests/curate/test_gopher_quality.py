@@ -38,13 +38,8 @@ DOCS = {
     "bullet_lines": "\n".join(f"- {s}" for s in SENTENCES),
     "ellipsis_lines": "\n".join(s[:-1] + "..." if i % 2 else s for i, s in enumerate(SENTENCES)),
     "non_alpha_words": CLEAN + " " + " ".join(str(1900 + 7 * i) for i in range(30)),
-    "few_stop_words": (
-        "Python is a programming language. It supports several paradigms: procedural, functional, "
-        "object oriented. Its design philosophy emphasises readable code, using significant indentation. "
-        "Guido van Rossum began working on Python in late 1980s as a successor for ABC. Python 2.0 was "
-        "released in 2000. Python 3.0, released in 2008, was a major revision not completely backward "
-        "compatible. Recent versions improve speed, error messages, typing support."
-    ),
+    # Distinct stop words: "the" a hundred times is one stop word, not a hundred.
+    "few_stop_words": " ".join(["the river flows past mountain farms"] * 20),
 }
 
 # The one threshold that, relaxed, lets the document through.
@@ -52,8 +47,8 @@ RELAX = {
     "few_words": {"min_doc_words": 0},
     "many_words": {"max_doc_words": 10**9},
     "short_words": {"min_avg_word_length": 0.0},
-    "long_words": {"max_avg_word_length": 1e9},
-    "symbols": {"max_symbol_word_ratio": 1e9},
+    "long_words": {"max_avg_word_length": 100.0},
+    "symbols": {"max_symbol_word_ratio": 1.0},
     "bullet_lines": {"max_bullet_lines_ratio": 1.0},
     "ellipsis_lines": {"max_ellipsis_lines_ratio": 1.0},
     "non_alpha_words": {"min_alpha_words_ratio": 0.0},
@@ -65,26 +60,68 @@ def test_every_reason_has_a_crafted_document():
     assert set(DOCS) == set(RELAX) == set(gq.REASONS)
 
 
-def test_clean_paragraph_is_kept():
-    assert gq.decide(gq.measure(CLEAN), DEFAULT) is None
+IMPLS = ("datatrove", "paper")
 
 
+@pytest.mark.parametrize("impl", IMPLS)
+def test_clean_paragraph_is_kept(impl):
+    cfg = dataclasses.replace(DEFAULT, impl=impl)
+    assert gq.decide(gq.measure(CLEAN, cfg), cfg) is None
+
+
+@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("reason", gq.REASONS)
-def test_crafted_document_trips_exactly_its_reason(reason):
-    attrs = gq.measure(DOCS[reason])
-    assert gq.decide(attrs, DEFAULT) == reason
-    assert gq.decide(attrs, dataclasses.replace(DEFAULT, **RELAX[reason])) is None
+def test_crafted_document_trips_exactly_its_reason(reason, impl):
+    cfg = dataclasses.replace(DEFAULT, impl=impl)
+    attrs = gq.measure(DOCS[reason], cfg)
+    assert gq.decide(attrs, cfg) == reason
+    assert gq.decide(attrs, dataclasses.replace(cfg, **RELAX[reason])) is None
 
 
-def test_measure_by_hand():
-    a = gq.measure("The cat... sat #on\n\n- the mat, with 42 dogs…\n")
-    assert a["n_words"] == 9
+TEXT = "The cat... sat #on\n\n- the mat, with 42 dogs…\n"
+
+
+def test_measure_by_hand_datatrove():
+    # spaCy's English tokens: The cat ... sat # on - the mat , with 42 dogs …  (14; '\n' runs are not words)
+    a = gq.measure(TEXT)
+    assert a["n_words"] == 9  # '...', '#', '-', ',', '…' are punctuation only: symbols, not words
     assert a["avg_word_length"] == pytest.approx(len("Thecatsatonthematwith42dogs") / 9)
-    assert a["symbol_word_ratio"] == pytest.approx(3 / 10)  # '...', '#', '…' over 10 raw tokens ('-' too)
+    assert a["hash_word_ratio"] == pytest.approx(1 / 14)
+    assert a["ellipsis_word_ratio"] == pytest.approx(2 / 14)
+    assert a["bullet_lines_ratio"] == pytest.approx(1 / 3)  # splitlines() keeps the empty line
+    assert a["ellipsis_lines_ratio"] == pytest.approx(1 / 3)
+    assert a["alpha_words_ratio"] == pytest.approx(8 / 14)
+    assert a["stop_words"] == 2  # 'the' and 'with'; 'The' is another word (exact case)
+
+
+def test_measure_by_hand_paper():
+    a = gq.measure(TEXT, dataclasses.replace(DEFAULT, impl="paper"))
+    assert a["n_words"] == 9  # whitespace tokens, punctuation stripped; '-' strips to nothing
+    assert a["hash_word_ratio"] == pytest.approx(1 / 9)
+    assert a["ellipsis_word_ratio"] == pytest.approx(2 / 9)
     assert a["bullet_lines_ratio"] == pytest.approx(1 / 2)  # the blank line is not a line
-    assert a["ellipsis_lines_ratio"] == pytest.approx(1 / 2)
     assert a["alpha_words_ratio"] == pytest.approx(8 / 10)  # '-' and '42' have no letter
-    assert a["stop_words"] == 3  # The, the, with
+    assert a["stop_words"] == 2  # the (The, the) and with: distinct, any case
+
+
+def test_stop_words_are_counted_distinct_in_both_impls():
+    text = " ".join(["the"] * 100 + ["river"] * 60)
+    for impl in IMPLS:
+        assert gq.measure(text, dataclasses.replace(DEFAULT, impl=impl))["stop_words"] == 1
+
+
+def test_impls_differ_where_the_docstring_says():
+    cfg_p = dataclasses.replace(DEFAULT, impl="paper")
+    text = "The River And The Valley"  # capitalised stop words count only for the paper
+    assert gq.measure(text)["stop_words"] == 0 and gq.measure(text, cfg_p)["stop_words"] == 2
+    star = "\n".join(["* item"] * 9 + ["end"])  # '*' is a bullet for the paper, not for datatrove
+    assert gq.measure(star)["bullet_lines_ratio"] == 0 and gq.measure(star, cfg_p)["bullet_lines_ratio"] == 0.9
+
+
+def test_other_languages_use_their_stop_words():
+    de = "Der Fluss fließt durch das Tal und versorgt die Höfe an seinen Ufern mit Wasser."
+    assert gq.measure(de)["stop_words"] == 0  # no English stop word
+    assert gq.measure(de, lang="de")["stop_words"] >= 4  # der, das, und, die, mit
 
 
 def test_empty_text_is_few_words():
@@ -97,7 +134,8 @@ def test_rethresholding_uses_stored_attributes_only():
     assert gq.decide(stored, DEFAULT) is None
     assert gq.decide(stored, dataclasses.replace(DEFAULT, min_doc_words=1000)) == "few_words"
     assert gq.decide(stored, dataclasses.replace(DEFAULT, min_stop_words=1000)) == "few_stop_words"
-    assert gq.decide(stored, dataclasses.replace(DEFAULT, max_avg_word_length=2.0)) == "long_words"
+    assert gq.decide(stored, dataclasses.replace(DEFAULT, min_avg_word_length=1.0, max_avg_word_length=2.0)) \
+        == "long_words"
     assert stored == gq.measure(CLEAN)  # decide never changes the attributes
 
 

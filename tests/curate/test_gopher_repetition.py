@@ -3,7 +3,9 @@ attributes checked by hand on a small text, and re-thresholding on stored attrib
 
 Repeated lines and paragraphs are also repeated n-grams, so a document built to trip a line
 or paragraph rule may trip an n-gram rule too: each case lists every threshold it needs
-relaxed to be kept, and relaxing only its own threshold must change the verdict.
+relaxed to be kept, and relaxing only its own threshold must change the verdict. The crafted
+documents are sized for the paper's reading (``impl: paper``: fractions of word characters);
+datatrove's (the default) is checked by hand and on the sample crawl (tests/curate/test_parity.py).
 """
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ import pytest
 from lmsci.config import GopherRepetitionConfig
 from lmsci.curate import gopher_repetition as gr
 
-DEFAULT = GopherRepetitionConfig()
+DATATROVE = GopherRepetitionConfig()
+DEFAULT = GopherRepetitionConfig(impl="paper")
 ROOTS = ("river valley farm bank spring water snow mountain gate canal field town grain timber wool city "
          "orchard bridge railway coast harbour market season winter summer autumn village meadow forest").split()
 VOCAB = [r + suffix for r in ROOTS for suffix in ("", "s", "side", "land", "ward", "ing", "er", "ful")]
@@ -68,21 +71,36 @@ def test_every_reason_has_a_crafted_document():
 
 
 def test_clean_text_is_kept():
-    assert gr.decide(gr.measure(CLEAN), DEFAULT) is None
+    assert gr.decide(gr.measure(CLEAN, DEFAULT), DEFAULT) is None
 
 
 @pytest.mark.parametrize("reason", gr.REASONS)
 def test_crafted_document_trips_its_reason(reason):
-    attrs = gr.measure(DOCS[reason])
+    attrs = gr.measure(DOCS[reason], DEFAULT)
     assert gr.decide(attrs, DEFAULT) == reason
     own = next(iter(RELAX[reason]))
     assert gr.decide(attrs, dataclasses.replace(DEFAULT, **{own: 1.0})) != reason
     assert gr.decide(attrs, dataclasses.replace(DEFAULT, **RELAX[reason])) is None
 
 
+def test_measure_by_hand_datatrove():
+    text = "a b c d e f a b c d e f x y z\n\nhello there\n\nhello there"  # 55 characters
+    a = gr.measure(text)
+    assert a["dup_para_frac"] == pytest.approx(1 / 3) and a["dup_line_frac"] == pytest.approx(1 / 3)
+    assert a["dup_para_char_frac"] == pytest.approx(11 / 55)  # over len(text)
+    assert a["top_2gram_char_frac"] == pytest.approx(2 * 3 / 55)  # "a b": the first of the twice-seen 2-grams
+    assert a["top_3gram_char_frac"] == pytest.approx(2 * 5 / 55)  # "a b c", spaces included
+    assert a["dup_5gram_char_frac"] == pytest.approx(5 / 55)  # only the second "abcde"; the scan jumps past it
+    assert a["dup_6gram_char_frac"] == pytest.approx(6 / 55)
+    assert a["dup_7gram_char_frac"] == 0.0
+    b = gr.measure("x " * 20)  # 40 characters: repeats at words 1, 6 and 11 (the scan jumps 5)
+    assert b["dup_5gram_char_frac"] == pytest.approx(15 / 40)
+    assert b["top_2gram_char_frac"] == pytest.approx(19 * 3 / 40)  # "x x" 19 times
+
+
 def test_measure_by_hand():
     # words: a..f twice (12 chars), x y z (3), "hello there" twice (20): 35 characters
-    a = gr.measure("a b c d e f a b c d e f x y z\n\nhello there\n\nhello there")
+    a = gr.measure("a b c d e f a b c d e f x y z\n\nhello there\n\nhello there", DEFAULT)
     assert a["dup_para_frac"] == pytest.approx(1 / 3) and a["dup_line_frac"] == pytest.approx(1 / 3)
     assert a["dup_para_char_frac"] == pytest.approx(10 / 35)
     assert a["top_2gram_char_frac"] == pytest.approx(2 * 10 / 35)  # "hello there" twice
@@ -93,19 +111,21 @@ def test_measure_by_hand():
 
 
 def test_overlapping_duplicates_count_each_character_once():
-    a = gr.measure("x " * 20)  # one word twenty times: every 5-gram repeats and they all overlap
+    a = gr.measure("x " * 20, DEFAULT)  # one word twenty times: every 5-gram repeats and they all overlap
     assert a["dup_5gram_char_frac"] == pytest.approx(1.0)
     assert a["top_2gram_char_frac"] == pytest.approx(19 * 2 / 20)  # 19 occurrences of "x x"
 
 
 def test_empty_and_short_texts():
     for text in ("", "one", "one two three"):
-        a = gr.measure(text)
+        a = gr.measure(text, DEFAULT)
         assert all(v == 0.0 for v in a.values()) and gr.decide(a, DEFAULT) is None
+    # datatrove counts the single "one two" as the top 2-gram: 7 of 13 characters
+    assert gr.measure("one two three")["top_2gram_char_frac"] == pytest.approx(7 / 13)
 
 
 def test_rethresholding_uses_stored_attributes_only():
-    stored = json.loads(json.dumps(gr.measure(DOCS["dup_ngram_chars"])))
+    stored = json.loads(json.dumps(gr.measure(DOCS["dup_ngram_chars"], DEFAULT)))
     assert gr.decide(stored, DEFAULT) == "dup_ngram_chars"
     assert gr.decide(stored, dataclasses.replace(DEFAULT, **DUP)) is None
-    assert stored == gr.measure(DOCS["dup_ngram_chars"])
+    assert stored == gr.measure(DOCS["dup_ngram_chars"], DEFAULT)

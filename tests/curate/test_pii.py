@@ -1,61 +1,16 @@
-"""lmsci/curate/pii.py: recall on PII planted with faker (en_US and en_GB), no replacement on
-software look-alikes (versions, dates, ISBNs, section numbers, code), counts in the ledger."""
+"""lmsci/curate/pii: each type on crafted text (cards, IBANs, phones by region), software look-alikes
+(versions, dates, ISBNs, section numbers, order numbers, code) untouched, counts in the ledger, the
+stage contract. Recall on planted PII in 30 locales: test_pii_recall.py."""
 from __future__ import annotations
-
-import ipaddress
-import random
 
 import polars as pl
 import pytest
-from faker import Faker
 
 from lmsci.config import PiiConfig
 from lmsci.curate import pii
 
 DEFAULT = PiiConfig()
-N = 300  # planted values per type and locale
-# Where each kind turns up in running text; two phone contexts name no phone at all, so a
-# bare 10-digit number there is missed by design (it could as well be a timestamp or an id).
-CONTEXTS = {
-    "email": ["Contact {v} for details.", "Write to {v} for help", "({v})", "email: {v}", "{v} is the address we use"],
-    "ip": ["the server {v} answered", "connect to {v} on port 443", "({v})", "from {v} at noon", "host {v}"],
-    "phone": ["Call us on {v} today", "Phone: {v}", "Reach the office at {v} or by post.", "({v})", "Tel. {v}",
-              "Contact {v} for details.", "or text {v}."],
-}
-
-
-def _public_ipv6(fake: Faker) -> str:
-    # faker mixes in unique-local fc00::/7 addresses, which are private like 10.0.0.0/8: not planted
-    return next(v for v in iter(fake.ipv6, None) if ipaddress.ip_address(v).is_global)
-
-
-GENERATORS = {"email": lambda f: f.email(), "ipv4": lambda f: f.ipv4_public(), "ipv6": _public_ipv6,
-              "phone": lambda f: f.phone_number()}
-KIND = {"email": "email", "ipv4": "ip", "ipv6": "ip", "phone": "phone"}
-
-
-def _recall(kind: str, locale: str) -> tuple[float, list]:
-    fake = Faker(locale)
-    fake.seed_instance(1234)
-    rng = random.Random(1234)
-    hits, misses = 0, []
-    for _ in range(N):
-        value = GENERATORS[kind](fake)
-        text = f"{fake.sentence()} {rng.choice(CONTEXTS[KIND[kind]]).format(v=value)} {fake.sentence()}"
-        out, counts = pii.redact(text, DEFAULT)
-        expected = {t: int(t == KIND[kind]) for t in DEFAULT.types}
-        if counts == expected and value not in out and pii.PLACEHOLDER[KIND[kind]] in out:
-            hits += 1
-        else:
-            misses.append(value)
-    return hits / N, misses
-
-
-@pytest.mark.parametrize("locale", ["en_US", "en_GB"])
-@pytest.mark.parametrize("kind, floor", [("email", 0.99), ("ipv4", 0.99), ("ipv6", 0.99), ("phone", 0.95)])
-def test_recall_on_planted_pii(kind, floor, locale):
-    recall, misses = _recall(kind, locale)
-    assert recall >= floor, f"{kind}/{locale}: recall {recall:.3f}; missed e.g. {misses[:5]}"
+NONE = {t: 0 for t in DEFAULT.types}
 
 
 LOOKALIKES = [
@@ -76,12 +31,21 @@ LOOKALIKES = [
     # documentation examples: RFC 5737 / RFC 3849 ranges and the public resolvers tutorials name
     "ping 203.0.113.7; route 198.51.100.23 via 192.0.2.1; host 2001:db8:85a3::8a2e:370:7334",
     "nameserver 208.67.222.222\nnameserver 9.9.9.9\ndig @2606:4700:4700::1111 example.com",
+    # the issue's look-alikes: section numbers taken for phones; Luhn-valid ids; coordinates; timestamps
+    "See section 3.2.1.4 and § 12.4.5.33; v1.10.2 fixed it; clause 4.1.2.10 of ISO 13616-1:2020.",
+    "Order #4111111111111111, invoice 2024-00017, order no. 5500000000000004, EAN 4006381333931",
+    "Located at 48.856614, 2.3522219 (-33.8688197 151.2092955); N 48°51′24″ E 2°21′03″",
+    "created 1700000000123 ms, 2024-01-02 03:04:05.678901, 02.01.2024 03:04, kernel 6.5.0-1017-azure",
+    "hash 4f9c2a1e0b7d3c5a, id 0x4111111111111111, GUID {3F2504E0-4F89-11D3-9A0C-0305E82C3301}",
 ]
 
 
+# Not "zh": libphonenumber's CN pattern reads "100-200-3000" as a Beijing number (10 0200 3000);
+# test_pii_recall.py checks generated look-alikes under zh_CN and 29 other locales.
+@pytest.mark.parametrize("lang", [None, "en", "de", "fr", "ru", "ja"])
 @pytest.mark.parametrize("text", LOOKALIKES)
-def test_software_lookalikes_are_untouched(text):
-    out, counts = pii.redact(text, DEFAULT)
+def test_software_lookalikes_are_untouched(text, lang):
+    out, counts = pii.redact(text, DEFAULT, lang)
     assert out == text and sum(counts.values()) == 0, out
 
 
@@ -89,7 +53,7 @@ def test_placeholders_are_typed_and_counted():
     text = "Mail jane.doe@example.org or call (415) 555-0123; the host is 93.184.216.34 or 2606:4700::1111."
     out, counts = pii.redact(text, DEFAULT)
     assert out == "Mail <EMAIL> or call <PHONE>; the host is <IP> or <IP>."
-    assert counts == {"email": 1, "ip": 2, "phone": 1}
+    assert counts == {**NONE, "email": 1, "ip": 2, "phone": 1}
 
 
 def test_only_configured_types_are_replaced():
@@ -126,5 +90,92 @@ def test_apply_redacts_every_document_and_counts_per_type():
     assert out["text"].to_list() == ["write to <EMAIL> or <EMAIL>", "no personal data here", "call <PHONE>"]
     assert out["id"].to_list() == df["id"].to_list()
     assert (led.stage, led.seen, led.kept, dict(led.dropped)) == ("pii", 3, 3, {})
-    assert led.extra == {"pii_email": 2, "pii_ip": 0, "pii_phone": 1, "pii_documents": 2}
+    assert led.extra == {"pii_email": 2, "pii_ip": 0, "pii_phone": 1, "pii_credit_card": 0, "pii_iban": 0,
+                         "pii_documents": 2}
     assert led.chars_out == sum(out["text"].str.len_chars())
+
+
+@pytest.mark.parametrize("number", ["4111 1111 1111 1111", "4111-1111-1111-1111", "4111111111111111",
+                                    "3782 822463 10005", "5555 5555 5555 4444", "6011 1111 1111 1117",
+                                    "3566 0020 2036 0505", "2223 0031 2200 3222"])
+def test_card_numbers_with_a_known_issuer_and_luhn_are_replaced(number):
+    out, counts = pii.redact(f"Paid with {number} on Monday.", DEFAULT)
+    assert out == "Paid with <CREDIT_CARD> on Monday." and counts == {**NONE, "credit_card": 1}
+
+
+@pytest.mark.parametrize("number", [
+    "4111 1111 1111 1112",   # Luhn check digit wrong
+    "9111 1111 1111 1115",   # Luhn-valid, but no scheme issues from 9
+    "4111 1111-1111 1111",   # mixed separators: not how a card is written
+    "3782 8224 6310 0005 4",  # Amex prefix at 17 digits
+])
+def test_card_lookalikes_are_untouched(number):
+    text = f"Paid with {number} on Monday."
+    assert pii.redact(text, DEFAULT) == (text, NONE)
+
+
+@pytest.mark.parametrize("iban", ["DE89 3704 0044 0532 0130 00", "DE89370400440532013000", "GB82 WEST 1234 5698 7654 32",
+                                  "FR14 2004 1010 0505 0001 3M02 606", "NL91ABNA0417164300"])
+def test_ibans_valid_under_mod_97_are_replaced(iban):
+    out, counts = pii.redact(f"Please transfer to {iban} by Friday.", DEFAULT)
+    assert out == "Please transfer to <IBAN> by Friday." and counts == {**NONE, "iban": 1}
+
+
+def test_an_iban_stops_before_the_next_upper_case_word():
+    out, counts = pii.redact("IBAN DE89 3704 0044 0532 0130 00 BIC COBADEFFXXX", DEFAULT)
+    assert out == "IBAN <IBAN> BIC COBADEFFXXX" and counts["iban"] == 1
+
+
+@pytest.mark.parametrize("text", ["IBAN DE88 3704 0044 0532 0130 00 (check digits off by one)",
+                                  "IBAN DE89 3704 0044 0532 0130 (too short for DE)",
+                                  "IBAN XX89 3704 0044 0532 0130 00 (no such country)"])
+def test_invalid_ibans_are_untouched(text):
+    assert pii.redact(text, DEFAULT) == (text, NONE)
+
+
+@pytest.mark.parametrize("lang, url, found", [
+    ("de", None, True), (None, "https://www.stadt-koeln.de/kontakt", True),
+    ("en", None, False),                       # an English page reads it as US/GB/IN/AU: no such number
+    ("en", "https://example.de/", True),       # ... unless its URL says Germany
+])
+def test_a_national_number_is_read_in_the_pages_regions(lang, url, found):
+    text = "Telefon: 0221 1234567 (Mo-Fr)"
+    out, counts = pii.redact(text, DEFAULT, lang, url)
+    assert (out == "Telefon: <PHONE> (Mo-Fr)") == found and counts["phone"] == int(found)
+
+
+def test_regions_come_from_url_then_language_then_fallback():
+    from lmsci.curate.pii import phone
+    assert phone.regions("fr", "https://www.example.ca/") == ("CA", "FR", "BE", "CH")
+    assert phone.regions(None, "https://shop.example.co.uk/") == ("GB",)
+    assert phone.regions("en", None)[0] == "US" and "CA" not in phone.regions("en", "https://x.ca/")[1:]
+    assert phone.regions(None, "https://example.com/") == phone.FALLBACK == phone.REGIONS["en"]
+
+
+@pytest.mark.parametrize("text, replaced", [
+    ("电话：18290743915", "电话：<PHONE>"), ("Tel. 0221 1234567", "Tel. <PHONE>"), ("+49 221 1234567", "<PHONE>"),
+    ("Kundennummer 02211234567", None), ("id 02211234567", None), ("+49 221 12", None),
+])
+def test_bare_digit_runs_need_a_phone_word(text, replaced):
+    lang = "zh" if "电话" in text else "de"
+    assert pii.redact(text, DEFAULT, lang)[0] == (replaced or text)
+
+
+def test_an_international_number_needs_no_region_and_may_be_unassigned():
+    # +49 0806 ... is not a number Germany has assigned, but "+CC" and the right length say phone
+    out, counts = pii.redact("Ruf an: +49 (0) 6750 199204 oder (+44) 20 7946 0958", DEFAULT, "en")
+    assert counts["phone"] == 2 and "<PHONE>" in out and "199204" not in out and "0958" not in out
+
+
+def test_stage_keeps_every_document_with_an_empty_dropped_frame(tmp_path):
+    import functools
+
+    from lmsci import stage
+    df = pl.DataFrame({"id": ["s/a/2", "s/a/1"], "url": ["https://x.de/", "https://x.com/"], "lang": ["de", "en"],
+                       "text": ["Tel. 0221 1234567", "IBAN GB82 WEST 1234 5698 7654 32"]})
+    fn = functools.partial(pii.stage, cfg=DEFAULT, source="s", shard="a")
+    kept, dropped, led = fn(df)
+    assert kept["text"].to_list() == ["Tel. <PHONE>", "IBAN <IBAN>"] and dropped.height == 0
+    led = stage.run(fn, df, out=tmp_path / "o.parquet", stats=tmp_path / "o.stats.json")
+    assert (led.seen, led.kept, led.extra["pii_phone"], led.extra["pii_iban"]) == (2, 2, 1, 1)
+    assert pl.read_parquet(tmp_path / "o.parquet")["text"].to_list() == ["Tel. <PHONE>", "IBAN <IBAN>"]

@@ -27,8 +27,27 @@ def test_tag_adds_attributes_of_each_filter():
     assert out.columns == df.columns + lang_cols + gq_cols
     for row, text in zip(out.iter_rows(named=True), TEXTS):
         assert {k: row[k] for k in lang_cols} == langid.measure(text)
-        assert {k: row["gopher_" + k] for k in gopher_quality.measure(text)} == gopher_quality.measure(text)
+        # each page is measured in the language langid found (its tokenizer and stop words)
+        own = gopher_quality.measure(text, lang=row["lang"])
+        assert {k: row["gopher_" + k] for k in own} == own
     assert out["lang"].to_list()[:2] == ["en", "de"]
+    assert out["gopher_stop_words"].to_list()[:2] == [3, 4]  # the, and, that; die, das, und, mit
+
+
+def test_tag_measures_with_the_configured_impl():
+    from lmsci.config import GopherQualityConfig
+    paper = GopherQualityConfig(impl="paper")
+    out, _ = tag.tag(_df(), ["gopher_quality"], "s", "a", sections={"gopher_quality": paper})
+    assert out["gopher_alpha_words_ratio"].to_list() == [gopher_quality.measure(t, paper)["alpha_words_ratio"] for t in TEXTS]
+    assert out["gopher_alpha_words_ratio"].to_list() != tag.tag(_df(), ["gopher_quality"], "s", "a")[0]["gopher_alpha_words_ratio"].to_list()
+
+
+def test_tag_stage_keeps_every_document_and_drops_none(tmp_path):
+    from lmsci import stage
+    led = stage.run(lambda d: tag.stage(d, ["gopher_quality"], "s", "a"), _df(), out=tmp_path / "o.parquet",
+                    stats=tmp_path / "o.stats.json", dropped=tmp_path / "o.dropped.parquet")
+    assert (led.seen, led.kept) == (3, 3)
+    assert pl.read_parquet(tmp_path / "o.dropped.parquet").height == 0
 
 
 def test_tag_drops_nothing_and_counts_everything():

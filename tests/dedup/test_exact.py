@@ -6,6 +6,7 @@ import random
 import polars as pl
 import pytest
 
+from lmsci import cli
 from lmsci.crawl.documents import doc_id, frame
 from lmsci.dedup import exact
 
@@ -68,3 +69,46 @@ def test_normalise_and_hash():
     assert exact.normalise("  Ａb\tC\n\nd ") == "ab c d"
     assert exact.text_hash("Hello   World") == exact.text_hash("hello world\n")
     assert exact.text_hash("hello world") != exact.text_hash("hello, world")
+
+
+# ---- the file-backed passes (hashes per shard → groups per hash range → keep-list per shard) ----
+
+def test_hashes_sorted_and_partitioned_into_hash_ranges():
+    rows = [{"id": f"s/a/{i:012d}", "text": f"document number {i % 50}"} for i in range(200)]
+    h = exact.hashes(pl.DataFrame(rows), buckets=3)
+    assert h.columns == ["bucket", "hash", "id"] and h.height == 200
+    assert h.select("hash", "id").rows() == sorted(h.select("hash", "id").rows())
+    assert h["bucket"].is_sorted() and set(h["bucket"]) == {0, 1, 2}  # ranges of the hash: sorted with it
+    assert set(h["hash"].bin.size()) == {20}  # the full SHA-1 (collision bound in the module docstring)
+    assert exact.hashes(pl.DataFrame(rows), 3, enabled=False).height == 0
+
+
+def test_groups_lowest_id_per_hash_and_duplicate_ids_rejected():
+    df = exact.hashes(frame(_rows(DOCS)), buckets=1)
+    g = exact.groups([df])
+    assert dict(zip(g["id"], g["dup_of"])) == {doc_id("s", "b", 10): doc_id("s", "a", 5),
+                                               doc_id("s", "c", 1): doc_id("s", "a", 5),
+                                               doc_id("s", "c", 2): doc_id("s", "a", 5),
+                                               doc_id("s", "b", 11): doc_id("s", "a", 7)}
+    with pytest.raises(ValueError, match="occurs twice"):
+        exact.groups([df, df])
+
+
+def test_file_reads_take_one_range_and_one_shards_ids(tmp_path):
+    rows = [{"id": f"s/{sh}/{i:012d}", "text": f"text {i % 300}"} for sh in ("a", "b") for i in range(20_000)]
+    h = exact.hashes(pl.DataFrame(rows), buckets=8)
+    exact.write_sorted(tmp_path / "h.parquet", h)
+    assert exact.read_bucket([tmp_path / "h.parquet"], 5).equals(h.filter(pl.col("bucket") == 5))
+    g = exact.groups([h])
+    exact.write_sorted(tmp_path / "g.parquet", g)
+    ids = pl.Series([r["id"] for r in rows if r["id"].startswith("s/b/")])
+    got = exact.read_for([tmp_path / "g.parquet"], ids, exact.GROUP_SCHEMA)
+    assert got.equals(g.filter(pl.col("id").str.starts_with("s/b/")))
+    assert exact.read_for([tmp_path / "g.parquet"], ids.clear(), exact.GROUP_SCHEMA).height == 0
+
+
+def test_group_bucket_out_of_range_is_one_line_error(tmp_path, capsys):
+    blob = '{"dedup": {"exact": true, "hash_buckets": 2}}'
+    assert cli.main(["dedup-groups", "--cfg", blob, "--inputs", str(tmp_path / "x.parquet"), "--bucket", "2",
+                     "--out", str(tmp_path / "g.parquet")]) == 1
+    assert "dedup bucket 2 out of range: dedup.hash_buckets is 2" in capsys.readouterr().err

@@ -139,57 +139,79 @@ def test_unsorted_edges_are_rejected():
         mh.clusters([bad])
 
 
-def test_file_backed_verbs(tmp_path, generated):
-    docs, kept, dropped, _ = generated
-    cfg = json.dumps({"minhash": dataclasses.asdict(CFG)})
-    shards = [tmp_path / f"in-{i}.parquet" for i in range(2)]
+def _verbs(tmp_path, shard_frames, cfg: MinHashConfig = CFG, per_band: bool = True):
+    """The workflow's MinHash verbs on shard files: signatures per shard, one buckets job per band (or one
+    for all), clusters, then the keep-list per shard → (kept, dropped) of all shards, in id order, and ledgers."""
+    blob = json.dumps({"minhash": dataclasses.asdict(cfg)})
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    shards, sigs = [], []
+    for i, f in enumerate(shard_frames):
+        shards.append(str(tmp_path / f"in-{i}.parquet"))
+        f.write_parquet(shards[-1])
+        sigs.append(str(tmp_path / f"sig-{i}.parquet"))
+        assert cli.main(["minhash-signatures", "--cfg", blob, "--input", shards[-1], "--out", sigs[-1]]) == 0
+    bands = tmp_path / "bands"
+    if per_band:
+        for band in reversed(range(cfg.bands)):  # one job each, shard files in another order
+            assert cli.main(["minhash-buckets", "--cfg", blob, "--inputs", *sigs[::-1], "--bands", f"{band:03d}",
+                             "--out", str(bands / mh.band_file(band))]) == 0
+    else:
+        assert cli.main(["minhash-buckets", "--cfg", blob, "--inputs", *sigs, "--out-dir", str(bands)]) == 0
+    edges = [str(bands / mh.band_file(b)) for b in range(cfg.bands)]
+    clusters = str(tmp_path / "clusters.parquet")
+    assert cli.main(["minhash-clusters", "--cfg", blob, "--edges", *edges, "--out", clusters]) == 0
+    kept, dropped, ledgers = [], [], []
     for i, path in enumerate(shards):
-        _frame(docs[i::2]).write_parquet(path)
-        sig = str(tmp_path / f"sig-{i}.parquet")
-        assert cli.main(["minhash-signatures", "--cfg", cfg, "--input", str(path), "--out", sig]) == 0
-    sigs = [str(tmp_path / f"sig-{i}.parquet") for i in range(2)]
-    assert cli.main(["minhash-buckets", "--cfg", cfg, "--inputs", *sigs, "--out-dir", str(tmp_path / "b")]) == 0
-    edges = sorted(str(p) for p in (tmp_path / "b").glob("band-*.parquet"))
-    assert len(edges) == CFG.bands
-    whole = tmp_path / "docs.parquet"
-    _frame(docs).write_parquet(whole)
-    out = {k: str(tmp_path / f"{k}.parquet") for k in ("kept", "dropped", "clusters")}
-    assert cli.main(["dedup-minhash", "--cfg", cfg, "--source", "s", "--inputs", str(whole), "--edges", *edges,
-                     "--clusters", out["clusters"], "--out", out["kept"], "--dropped", out["dropped"],
-                     "--stats", str(tmp_path / "stats.json")]) == 0
-    assert pl.read_parquet(out["kept"]).equals(kept)
-    assert pl.read_parquet(out["dropped"]).equals(dropped)
+        out = {k: str(tmp_path / f"out-{i}.{k}") for k in ("kept", "dropped", "stats")}
+        assert cli.main(["dedup-minhash", "--cfg", blob, "--source", "s", "--shard", f"s{i}", "--input", path,
+                         "--clusters", clusters, "--out", out["kept"], "--dropped", out["dropped"],
+                         "--stats", out["stats"]]) == 0
+        kept.append(pl.read_parquet(out["kept"]))
+        dropped.append(pl.read_parquet(out["dropped"]))
+        ledgers.append(json.loads((tmp_path / f"out-{i}.stats").read_text()))
+    return pl.concat(kept).sort("id"), pl.concat(dropped).sort("id"), ledgers
+
+
+def test_file_backed_verbs_keep_what_one_process_keeps(tmp_path, generated):
+    docs, kept, dropped, led = generated
+    k, d, ledgers = _verbs(tmp_path, [_frame(docs[i::2]) for i in range(2)], per_band=False)
+    assert k.equals(kept) and d.equals(dropped)
+    assert [x["shard"] for x in ledgers] == ["s0", "s1"]
+    assert sum(x["seen"] for x in ledgers) == led.seen and sum(x["kept"] for x in ledgers) == led.kept
+    assert sum(x["extra"]["clusters"] for x in ledgers) == led.extra["clusters"] > 0
 
 
 def test_one_job_per_band_gives_the_files_and_keep_list_of_one_job_for_all(tmp_path, generated):
-    """The workflow runs `minhash-buckets --bands B` once per band; the edge files, clusters and keep
-    list must be those of a single run over all bands, and the band order must not matter."""
+    """The workflow runs `minhash-buckets --bands B --out F` once per band; the edge files and keep lists
+    must be those of a single run over all bands, and the band order must not matter."""
     docs, kept, dropped, _ = generated
-    cfg = json.dumps({"minhash": dataclasses.asdict(CFG)})
-    sigs = []
-    for i in range(3):
-        path = tmp_path / f"in-{i}.parquet"
-        _frame(docs[i::3]).write_parquet(path)
-        sigs.append(str(tmp_path / f"sig-{i}.parquet"))
-        assert cli.main(["minhash-signatures", "--cfg", cfg, "--input", str(path), "--out", sigs[-1]]) == 0
-    assert cli.main(["minhash-buckets", "--cfg", cfg, "--inputs", *sigs, "--out-dir", str(tmp_path / "all")]) == 0
-    for band in reversed(range(CFG.bands)):  # one job each, shard files in another order
-        assert cli.main(["minhash-buckets", "--cfg", cfg, "--inputs", *sigs[::-1], "--bands", f"{band:03d}",
-                         "--out-dir", str(tmp_path / "per")]) == 0
+    frames = [_frame(docs[i::3]) for i in range(3)]
+    one = _verbs(tmp_path / "all", frames, per_band=False)
+    per = _verbs(tmp_path / "per", frames, per_band=True)
     names = [mh.band_file(b) for b in range(CFG.bands)]
-    assert sorted(p.name for p in (tmp_path / "per").iterdir()) == names
+    assert sorted(p.name for p in (tmp_path / "per" / "bands").iterdir()) == names
     for name in names:
-        assert (tmp_path / "per" / name).read_bytes() == (tmp_path / "all" / name).read_bytes()
-    whole = tmp_path / "docs.parquet"
-    _frame(docs).write_parquet(whole)
-    results = {}
-    for run_dir in ("all", "per"):
-        out = {k: str(tmp_path / f"{run_dir}-{k}.parquet") for k in ("kept", "dropped", "clusters")}
-        edges = [str(tmp_path / run_dir / n) for n in names]
-        assert cli.main(["dedup-minhash", "--cfg", cfg, "--source", "s", "--inputs", str(whole), "--edges", *edges,
-                         "--clusters", out["clusters"], "--out", out["kept"], "--dropped", out["dropped"],
-                         "--stats", str(tmp_path / f"{run_dir}-stats.json")]) == 0
-        results[run_dir] = {k: pl.read_parquet(v) for k, v in out.items()}
-    assert results["per"]["kept"].equals(results["all"]["kept"]) and results["per"]["kept"].equals(kept)
-    assert results["per"]["dropped"].equals(dropped) and results["per"]["clusters"].equals(results["all"]["clusters"])
+        assert (tmp_path / "per" / "bands" / name).read_bytes() == (tmp_path / "all" / "bands" / name).read_bytes()
+    assert (tmp_path / "per" / "clusters.parquet").read_bytes() == (tmp_path / "all" / "clusters.parquet").read_bytes()
+    assert per[0].equals(one[0]) and per[0].equals(kept) and per[1].equals(dropped)
     assert dropped.height > 0  # the generated corpus has near duplicates, so the comparison has teeth
+
+
+def test_band_job_reads_whole_signatures_only_of_bucket_sharers(tmp_path, generated):
+    docs, *_ = generated
+    path = tmp_path / "sig.parquet"
+    mh.signatures(_frame(docs), CFG).write_parquet(path)
+    sigs = pl.read_parquet(path)
+    for band in range(CFG.bands):
+        whole = mh.band_edges(sigs, band, CFG)
+        assert mh.band_file_edges([path], band, CFG).equals(whole)
+        assert mh.band_file_edges([path], band, CFG, chunk=7).equals(whole)  # 43 passes over key ranges
+    assert sum(mh.band_edges(sigs, b, CFG).height for b in range(CFG.bands)) > 0
+
+
+def test_buckets_out_takes_one_band(tmp_path, capsys):
+    blob = json.dumps({"minhash": dataclasses.asdict(CFG)})
+    sig = tmp_path / "sig.parquet"
+    mh.signatures(_frame(corpus(2, seed=1)), CFG).write_parquet(sig)
+    assert cli.main(["minhash-buckets", "--cfg", blob, "--inputs", str(sig), "--out", str(tmp_path / "x")]) == 1
+    assert "--out takes one band" in capsys.readouterr().err

@@ -41,8 +41,8 @@ def run(tmp_path_factory) -> tuple[Path, Path]:
     blend.write_text(json.dumps({
         "vocab_size": VOCAB, "eod": 0, "seq_length": SEQ,
         "train": [{"source": "crawl", "prefix": str(root / "crawl_train"), "weight": 1.0}],
-        "valid": [{"source": "crawl", "prefix": str(root / "crawl_valid")},
-                  {"source": "wiki", "prefix": str(root / "wiki_valid")}]}))
+        "valid": [{"source": "crawl", "prefixes": [str(root / "crawl_valid")]},
+                  {"source": "wiki", "prefixes": [str(root / "wiki_valid")]}]}))
     loop.train(MODEL, TRAIN, 11, blend, root / "train")
     return blend, root / "train"
 

@@ -35,14 +35,18 @@ def run(tmp_path_factory) -> tuple[Path, Path]:
                 for _ in range(n)]
 
     write_indexed(root / "crawl_train", docs(200))
-    write_indexed(root / "crawl_valid", docs(10))
+    valid = docs(10)
+    write_indexed(root / "crawl_valid", valid)  # the source's shards, as tokenize writes them (one empty)
+    write_indexed(root / "crawl_shard_a", valid[:4])
+    write_indexed(root / "crawl_shard_b", [])
+    write_indexed(root / "crawl_shard_c", valid[4:])
     write_indexed(root / "tiny_valid", [[5, 8, 0]])  # 3 tokens: 2 predictions, one short window
     blend = root / "blend.json"
     blend.write_text(json.dumps({
         "vocab_size": VOCAB, "eod": 0, "seq_length": SEQ,
         "train": [{"source": "crawl", "prefix": str(root / "crawl_train"), "weight": 1.0}],
-        "valid": [{"source": "crawl", "prefix": str(root / "crawl_valid")},
-                  {"source": "tiny", "prefix": str(root / "tiny_valid")}],
+        "valid": [{"source": "crawl", "prefixes": [str(root / f"crawl_shard_{k}") for k in "abc"]},
+                  {"source": "tiny", "prefixes": [str(root / "tiny_valid")]}],
     }))
     loop.train(MODEL, TRAIN, 7, blend, root / "train")
     return blend, root / "train" / "checkpoint"
@@ -80,3 +84,16 @@ def test_missing_checkpoint_names_the_directory(run, tmp_path):
     blend, _ = run
     with pytest.raises(loop.TrainError, match="not a checkpoint"):
         perplexity(MODEL, TRAIN, blend, tmp_path / "nope", 100, tmp_path / "x.json")
+
+
+def test_a_sources_shards_score_as_one_dataset(run, tmp_path):
+    """Perplexity is per source: its shards' documents in shard order, as if merged into one dataset."""
+    blend, checkpoint = run
+    whole = json.loads(blend.read_text())
+    root = Path(whole["valid"][0]["prefixes"][0]).parent
+    whole["valid"] = [{"source": "crawl", "prefixes": [str(root / "crawl_valid")]}]
+    (tmp_path / "whole.json").write_text(json.dumps(whole))
+    merged = perplexity(MODEL, TRAIN, tmp_path / "whole.json", checkpoint, 5000, tmp_path / "a.json")
+    sharded = perplexity(MODEL, TRAIN, blend, checkpoint, 5000, tmp_path / "b.json")
+    assert merged["per_source"]["crawl"] == sharded["per_source"]["crawl"]
+    assert merged["per_source"]["crawl"]["tokens"] > 1000  # more than one shard's worth was read

@@ -34,7 +34,7 @@ def test_sample_pieces_are_exactly_the_tokens_training_read(samples, tiny_run):
     for i, (tokens, pieces) in samples.items():
         cut = np.concatenate([indexed.document(p, d)[a:b] for p, d, a, b in pieces])
         assert cut.tolist() == tokens.tolist(), f"sample {i}"
-        sources |= {Path(p).parent.name for p, *_ in pieces}
+        sources |= {Path(p).parent.parent.name for p, *_ in pieces}  # tokens/<source>/<shard>/train
     assert sources == set(tiny_run["cfg"].sources)  # the blend really mixed them all
 
 
@@ -103,13 +103,13 @@ def test_batch_shows_exactly_the_tokens_of_each_sample_of_a_step(samples, tiny_r
     out = batch(tiny_run["results"], step)
     b = tiny_run["cfg"].train.global_batch_size
     assert [smp["sample"] for smp in out["samples"]] == list(range(b))
-    lineage = {src: pl.read_parquet(tiny_run["results"] / f"tokens/{src}/documents.parquet")
-               for src in tiny_run["cfg"].sources}
     for smp in out["samples"]:
         tokens, pieces = samples[step * b + smp["sample"]]
         assert smp["tokens"] == tokens.tolist()
         for doc, (prefix, doc_index, first, end) in zip(smp["documents"], pieces, strict=True):
-            rows = lineage[doc["source"]].filter((pl.col("split") == "train") & (pl.col("index") == doc_index))
+            assert Path(prefix).parent.parent.name == doc["source"]
+            lineage = pl.read_parquet(Path(prefix).parent / "documents.parquet")  # the shard's, beside its .bin
+            rows = lineage.filter((pl.col("split") == "train") & (pl.col("index") == doc_index))
             assert doc["id"] == rows["id"][0] and (doc["first"], doc["end"]) == (first, end)
 
 

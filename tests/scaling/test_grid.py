@@ -37,7 +37,7 @@ def test_default_config_has_no_sweep():
 
 @pytest.mark.parametrize("edit, key", [
     (lambda s: s["models"].append(dict(s["models"][0])), "'sweep.models'"),  # duplicate name
-    (lambda s: s["models"][1].update(num_query_groups=3), "'sweep.models[1]'"),  # 3 does not divide 4 heads
+    (lambda s: s["models"][1].update(num_query_groups=3), "'sweep.models[1].num_query_groups'"),  # 3 does not divide 4 heads
     (lambda s: s.update(tokens=[]), "'sweep'"),
     (lambda s: s.update(models=s["models"][:1]), "'sweep'"),  # one size cannot fit L(N, D)
     (lambda s: s.update(warmup_fraction=1.0), "'sweep.warmup_fraction'"),

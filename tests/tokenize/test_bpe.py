@@ -51,8 +51,29 @@ def test_save_load(tok, tmp_path):
     assert loaded.encode(CORPUS[2]).ids == tok.encode(CORPUS[2]).ids
 
 
-def test_sample_caps_chars_per_source_in_name_order():
-    texts = {"wiki": ["wwww", "xxxx", "yyyy"], "code": ["cc", "ddddd", "ee"], "crawl": ["z"]}
-    got = list(bpe.sample(texts, 5))
-    assert got == ["cc", "ddd", "z", "wwww", "x"]
-    assert list(bpe.sample({k: iter(v) for k, v in texts.items()}, 5)) == got  # iterables, read once
+def _shards(docs: list[tuple[str, str]], n: int) -> list[tuple[list[str], list[str]]]:
+    return [([i for i, _ in docs[k::n]], [t for _, t in docs[k::n]]) for k in range(n)]
+
+
+def test_sample_takes_the_lowest_ranked_documents_up_to_the_cap_per_source():
+    wiki = [(f"wiki/w/{k:012d}", chr(97 + k) * (3 + k)) for k in range(10)]
+    code = [(f"code/c/{k:012d}", str(k) * 4) for k in range(5)]
+    got = list(bpe.sample({"wiki": _shards(wiki, 1), "code": _shards(code, 1)}, 12, seed=5))
+    by_rank = sorted(wiki, key=lambda d: bpe.rank(5, d[0]))
+    want, budget = {}, 12
+    for i, t in by_rank:
+        if budget <= 0:
+            break
+        want[i], budget = t[:budget], budget - len(t)
+    assert sum(map(len, got[-len(want):])) == 12  # the cap, with the last document cut
+    assert got[-len(want):] == [want[i] for i in sorted(want)]  # wiki after code (name order), id order
+    assert "".join(got[:-len(want)]) and sum(map(len, got[:-len(want)])) == 12
+
+
+def test_sample_is_the_same_for_any_sharding_and_seeded():
+    docs = [(f"crawl/s-{k % 3}/{k:012d}", f"text {k} " * (k % 7 + 1)) for k in range(60)]
+    one = list(bpe.sample({"crawl": _shards(docs, 1)}, 200, seed=1))
+    for n in (2, 4, 16):
+        assert list(bpe.sample({"crawl": iter(_shards(docs, n)[::-1])}, 200, seed=1)) == one
+    assert list(bpe.sample({"crawl": _shards(docs, 1)}, 200, seed=2)) != one
+    assert sum(map(len, one)) == 200

@@ -37,3 +37,19 @@ def test_rewrite_is_byte_identical(tmp_path):
     indexed.write(tmp_path / "b", DOCS, 1024)
     for ext in (".bin", ".idx"):
         assert (tmp_path / f"a{ext}").read_bytes() == (tmp_path / f"b{ext}").read_bytes()
+
+
+def test_merge_concatenates_in_order_with_megatrons_add_index(tmp_path):
+    """tokenize.merge: shards (one empty) → one pair whose documents are the shards' in order."""
+    parts = [DOCS[:2], [], DOCS[2:]]
+    for k, docs in enumerate(parts):
+        indexed.write(tmp_path / f"s{k}" / "train", docs, 1024)
+    n = indexed.merge([tmp_path / f"s{k}" / "train" for k in range(3)], tmp_path / "merged" / "train", 1024)
+    assert n == len(DOCS)
+    ds = IndexedDataset(str(tmp_path / "merged" / "train"))
+    assert [ds[i].tolist() for i in range(len(ds))] == DOCS
+    assert [d.tolist() for d in indexed.documents(tmp_path / "merged" / "train")] == DOCS
+    assert list(indexed.documents(tmp_path / "s1" / "train")) == []
+    indexed.write(tmp_path / "one" / "train", DOCS, 1024)
+    for ext in (".bin", ".idx"):  # the same bytes as writing all documents at once
+        assert (tmp_path / "merged" / f"train{ext}").read_bytes() == (tmp_path / "one" / f"train{ext}").read_bytes()

@@ -31,15 +31,36 @@ def test_fraction_and_seed():
 
 @pytest.mark.parametrize("n", [2, 3, 5])
 @pytest.mark.parametrize("fraction", [1e-9, 0.5, 1 - 1e-9])
-def test_small_sources_get_both_splits(n, fraction):
+def test_small_sources_get_both_splits_through_the_fallback(n, fraction):
     ids = [f"wiki/w/{i:012d}" for i in range(n)]
-    a = split.assign(ids, 7, fraction)
+    a = split.assign(ids, 7, fraction, split.overrides(ids, 7, fraction))
     assert "valid" in a and "train" in a
+    assert len(split.overrides(ids, 7, fraction)) <= 1  # either no valid or no train document by hash
+
+
+def test_fallback_does_not_depend_on_sharding():
+    """The global pass sees shards one at a time, in any order: same overrides as one pass over all ids."""
+    ids = [f"wiki/w-{i % 4}/{i:012d}" for i in range(40)]
+    whole = split.overrides(ids, 7, 1e-9)
+    assert list(whole.values()) == ["valid"]  # no id hashes below 1e-9: the lowest-hash one is held out
+    for n in (2, 4, 16):
+        shards = [ids[k::n] for k in range(n)]
+        random.Random(n).shuffle(shards)
+        fb = split.Fallback(7, 1e-9)
+        for shard in shards:
+            fb.add(shard)
+        assert fb.overrides() == whole
+        # Each shard's assignment with the source's overrides is the whole source's, restricted.
+        a = dict(zip(ids, split.assign(ids, 7, 1e-9, whole)))
+        for shard in shards:
+            assert split.assign(shard, 7, 1e-9, whole) == [a[i] for i in shard]
+    assert split.overrides(ids, 7, 0.5) == {}  # enough documents: the hash rule alone
 
 
 def test_single_and_empty():
-    assert split.assign(["only"], 7, 1e-9) == ["valid"]
-    assert split.assign([], 7, 0.5) == []
+    assert split.assign(["only"], 7, 1e-9, split.overrides(["only"], 7, 1e-9)) == ["valid"]
+    assert split.overrides(["only"], 7, 1 - 1e-9) == {}  # one document: valid, nothing to train on
+    assert split.assign([], 7, 0.5) == [] and split.overrides([], 7, 0.5) == {}
 
 
 def test_unit_interval():
@@ -51,4 +72,5 @@ def test_held_out_is_the_valid_split():
     texts = [f"text of {i}" for i in IDS[:300]]
     a = split.assign(IDS[:300], 1234, 0.1)
     assert split.held_out(IDS[:300], texts, 1234, 0.1) == [t for t, s in zip(texts, a) if s == "valid"]
-    assert split.held_out(["only"], ["x"], 7, 1e-9) == ["x"]  # a one-document source is all held out
+    assert split.held_out(["only"], ["x"], 7, 1e-9, {"only": "valid"}) == ["x"]
+    assert split.held_out(["only"], ["x"], 7, 1e-9) == []

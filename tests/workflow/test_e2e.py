@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -104,3 +105,34 @@ def test_report_verifies_and_names_the_hf_export(run):
     prov = json.loads((run / "reports/sample-tiny/provenance.json").read_text())
     assert "export/hf/model.safetensors" in prov["artifacts"]
     assert "lmsci verify reports/sample-tiny" in (run / "reports/sample-tiny/report.md").read_text()
+
+
+def _dry_run_rules(repo: Path) -> set[str]:
+    """Rule names of the jobs a dry run would start (Snakemake's "Job stats" table)."""
+    proc = snakemake(repo, "-n", "--cores", "1")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    if "Nothing to be done" in out:
+        return set()
+    table = out.split("Job stats:", 1)[1].split("\n\n", 1)[0]
+    return {m.group(1) for m in re.finditer(r"^(\w+)\s+\d+\s*$", table, re.M)} - {"total"}
+
+
+@pytest.mark.parametrize("module, reruns, untouched", [
+    # only training (and what reads its checkpoints) imports the loop
+    ("lmsci/train/loop.py", {"train_model", "build_report"},
+     {"extract", "tag", "filter", "pii", "train_tokenizer", "tokenize", "mix"}),
+    # a filter: measured in `tag`, so tag and everything after it, never extraction or the quality model
+    ("lmsci/curate/c4.py", {"tag", "filter", "pii", "tokenize", "train_model"}, {"extract", "train_quality"}),
+])
+def test_a_code_edit_reruns_exactly_the_jobs_whose_verbs_import_it(run, module, reruns, untouched):
+    path = run / module
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original + b"\n# an edit\n")
+        rules = _dry_run_rules(run)
+    finally:
+        path.write_bytes(original)
+    assert reruns <= rules, sorted(rules)
+    assert not rules & untouched, sorted(rules & untouched)
+    assert _dry_run_rules(run) == set()

@@ -10,8 +10,8 @@ from lmsci.crawl.documents import shard_name
 from lmsci.closure import verb_version
 from lmsci.provenance import code_version
 
-try:
-    CFG = lmsci_config.from_dict(config, root=workflow.basedir)
+try:  # the check `lmsci run` makes, on the files re-read strictly (lmsci.config.from_workflow)
+    CFG = lmsci_config.from_workflow(workflow)
 except lmsci_config.ConfigError as err:
     sys.exit(f"lmsci: config error: {err}")
 
@@ -40,10 +40,9 @@ def per_shard(pattern, source):
 
 def ledger_files():
     per_shard_stages = [
-        f for s in SOURCES for st in ("extract", "tag", "filter", "pii", "dedup", "minhash") for f in per_shard(f"{{R}}/{st}/{{source}}/{{shard}}.stats.json", s)
+        f for s in SOURCES for st in ("extract", "tag", "filter", "pii", "dedup", "minhash", "tokens") for f in per_shard(f"{{R}}/{st}/{{source}}/{{shard}}.stats.json", s)
     ]
-    per_source = [f"{R}/{st}/{s}/stats.json" for st in ("tokens",) for s in SOURCES]
-    return per_shard_stages + per_source
+    return per_shard_stages
 
 
 def quality_positives():
@@ -91,11 +90,22 @@ def band_files(source):
     return [f"{R}/minhash/{source}/buckets/band-{b:03d}.parquet" for b in range(CFG.minhash.bands)]
 
 
-def dedup_files(source, kind):
-    """Exact dedup's per-shard files: kind `hashes` (hash, id per shard) or `groups` (one per hash range)."""
+def dedup_list(source, kind):
+    """The dedup plane's cross-shard inputs of a source: per shard (`hashes`, `signatures`), per hash range
+    (`groups`, dedup.hash_buckets of them) or per LSH band (`bands`)."""
     if kind == "groups":
         return [f"{R}/dedup/{source}/groups/bucket-{b:03d}.parquet" for b in range(CFG.dedup.hash_buckets)]
-    return per_shard("{R}/dedup/{source}/hashes/{shard}.parquet", source)
+    if kind == "bands":
+        return band_files(source)
+    return per_shard({"hashes": "{R}/dedup/{source}/hashes/{shard}.parquet",
+                      "signatures": "{R}/minhash/{source}/signatures/{shard}.parquet"}[kind], source)
+
+
+def dedup_files(kind):
+    """Input function: dedup_list of the job's source."""
+    def files(wildcards):
+        return dedup_list(wildcards.source, kind)
+    return files
 
 
 def minhash_kept(source):
@@ -104,9 +114,11 @@ def minhash_kept(source):
 
 
 def token_files():
-    """Every shard's train/valid .bin/.idx (lmsci.tokenize: one pair per split per curated shard)."""
-    return [f"{R}/tokens/{s}/{sh}/{split}.{ext}" for s in SOURCES for sh in shards(s)
-            for split in ("train", "valid") for ext in ("bin", "idx")]
+    """Every train/valid .bin/.idx the blend lists: one pair per split per curated shard, or with
+    tokenize.merge one per source (tokens/<source>/merged/); the train and evaluate rules' input."""
+    dirs = [f"{R}/tokens/{s}/merged" for s in SOURCES] if CFG.tokenize.merge else [
+        f"{R}/tokens/{s}/{sh}" for s in SOURCES for sh in shards(s)]
+    return [f"{d}/{split}.{ext}" for d in dirs for split in ("train", "valid") for ext in ("bin", "idx")]
 
 
 def curated_targets():
@@ -118,7 +130,7 @@ def token_targets():
 
 
 def train_targets():
-    return [f"{R}/train/train_summary.json"]
+    return [f"{R}/train/train_summary.json", f"{R}/train/published"]
 
 
 def report_targets():

@@ -28,8 +28,8 @@ rule evaluate_checkpoints:
     Pythia-schedule ones and the final one), found from the files it wrote."""
     input:
         blend=f"{R}/mix/blend.json",
-        summary=rules.train_model.output.summary,
-        train=rules.train_model.output,  # whatever the train rule declares; the checkpoints are beside them
+        # the published copies (train.smk): `lmsci pull` restores them, so this reruns without training
+        published=rules.publish_checkpoints.output,
     output:
         f"{R}/eval/checkpoints.json",
     log:
@@ -38,7 +38,6 @@ rule evaluate_checkpoints:
         bench("evaluate_checkpoints")
     params:
         cfg=cfg("seed", "model", "train", "evaluate"),
-        train_dir=lambda w, input: os.path.dirname(input.summary),
         code=verb_version("evaluate-checkpoints"),
     threads: 2
     resources:
@@ -48,7 +47,7 @@ rule evaluate_checkpoints:
         "../envs/lmsci.yaml"
     shell:
         "python -m lmsci evaluate-checkpoints --cfg {params.cfg:q} --blend {input.blend:q}"
-        " --train-dir {params.train_dir:q} --out {output:q} > {log:q} 2>&1"
+        " --train-dir {input.published:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule export_hf:

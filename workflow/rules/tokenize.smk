@@ -1,14 +1,48 @@
+# Input functions of the token plane (the shared ones, token_files() and ledger_files(), are in common.smk).
+def curated_files():
+    """Every source's curated shards: what the tokenizer sample, the split fallback and the
+    decontamination index read (each one shard at a time)."""
+    return [f for s in SOURCES for f in minhash_kept(s)]
+
+
+def tokenize_inputs(wildcards):
+    out = {"docs": f"{R}/minhash/{wildcards.source}/{wildcards.shard}.parquet",
+           "tokenizer": f"{R}/tokenizer/tokenizer.json", "split": f"{R}/heldout/split.json"}
+    return out | ({"index": f"{R}/heldout/ngrams.npy"} if CFG.decontam.enabled else {})
+
+
+def tokenize_index_option(wildcards, input):
+    """`--index <ngrams.npy>` as a list (each element quoted), or nothing with decontam off."""
+    return ["--index", input.index] if "index" in input.keys() else []
+
+
+def shard_lineages(wildcards):
+    return per_shard("{R}/tokens/{source}/{shard}/documents.parquet", wildcards.source)
+
+
+def shard_token_files(wildcards):
+    return [f"{R}/tokens/{wildcards.source}/{sh}/{split}.{ext}" for sh in shards(wildcards.source)
+            for split in ("train", "valid") for ext in ("bin", "idx")]
+
+
+def token_ledgers():
+    return [f for s in SOURCES for f in per_shard("{R}/tokens/{source}/{shard}.stats.json", s)]
+
+
 rule train_tokenizer:
-    """Byte-level BPE trained on the deduplicated corpus of every source."""
+    """Byte-level BPE trained on a seeded sample of every source's curated shards (at most
+    tokenizer.sample_chars characters per source, read one shard at a time)."""
     input:
-        expand(f"{R}/minhash/{{source}}/kept.parquet", source=SOURCES),
+        curated_files(),
     output:
         f"{R}/tokenizer/tokenizer.json",
     log:
         f"{R}/logs/tokenizer.log",
+    benchmark:
+        bench("train_tokenizer")
     params:
-        cfg=cfg("tokenizer"),
-        code=code_version("tokenize", "io", "cli"),
+        cfg=cfg("seed", "tokenizer"),
+        code=verb_version("train-tokenizer"),
     threads: 2
     resources:
         mem_mb=4000,
@@ -16,32 +50,84 @@ rule train_tokenizer:
     conda:
         "../envs/lmsci.yaml"
     shell:
-        "RAYON_NUM_THREADS={threads} python -m lmsci train-tokenizer --cfg {params.cfg:q} --inputs {input}"
-        " --out {output} > {log} 2>&1"
+        "RAYON_NUM_THREADS={threads} python -m lmsci train-tokenizer --cfg {params.cfg:q} --inputs {input:q}"
+        " --out {output:q} > {log:q} 2>&1"
+
+
+rule split_fallback:
+    """Per source, the documents whose train/valid split is overridden so every source has both
+    splits (lmsci.tokenize.split.Fallback): a global pass over the ids, so the split is the same for
+    any sharding."""
+    input:
+        curated_files(),
+    output:
+        f"{R}/heldout/split.json",
+    log:
+        f"{R}/logs/split_fallback.log",
+    benchmark:
+        bench("split_fallback")
+    params:
+        cfg=cfg("seed", "split"),
+        code=verb_version("split-fallback"),
+    resources:
+        mem_mb=1000,
+        runtime=15,
+    conda:
+        "../envs/lmsci.yaml"
+    shell:
+        "python -m lmsci split-fallback --cfg {params.cfg:q} --inputs {input:q} --out {output:q} > {log:q} 2>&1"
+
+
+rule decontam_index:
+    """Every source's held-out documents (+ decontam.extra_paths) → the sorted uint64 hashes of their
+    decontam.ngram-grams, built once and memory-mapped by every tokenize job."""
+    input:
+        docs=curated_files(),
+        split=rules.split_fallback.output[0],
+        extra=CFG.decontam.extra_paths,
+    output:
+        index=f"{R}/heldout/ngrams.npy",
+        meta=f"{R}/heldout/ngrams.json",
+    log:
+        f"{R}/logs/decontam_index.log",
+    benchmark:
+        bench("decontam_index")
+    params:
+        cfg=cfg("seed", "split", "decontam"),
+        code=verb_version("decontam-index"),
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/lmsci.yaml"
+    shell:
+        "python -m lmsci decontam-index --cfg {params.cfg:q} --inputs {input.docs:q}"
+        " --split-fallback {input.split:q} --out {output.index:q} > {log:q} 2>&1"
 
 
 rule tokenize:
-    """One source → Megatron train/valid .bin/.idx plus the document-id lineage table. Training documents
-    sharing a decontam.ngram-gram with any source's held-out documents (or decontam.extra_paths) are
-    dropped as decontam/contaminated (dropped.parquet)."""
+    """One curated shard → Megatron train/valid .bin/.idx plus the document-id lineage table. Training
+    documents sharing a decontam.ngram-gram with any source's held-out documents (or
+    decontam.extra_paths) are dropped as decontam/contaminated (<shard>.dropped.parquet)."""
     input:
-        docs=f"{R}/minhash/{{source}}/kept.parquet",
-        tokenizer=f"{R}/tokenizer/tokenizer.json",
-        heldout=expand(f"{R}/minhash/{{source}}/kept.parquet", source=SOURCES) if CFG.decontam.enabled else [],
-        extra=CFG.decontam.extra_paths if CFG.decontam.enabled else [],
+        unpack(tokenize_inputs),
     output:
-        multiext(f"{R}/tokens/{{source}}/train", ".bin", ".idx"),
-        multiext(f"{R}/tokens/{{source}}/valid", ".bin", ".idx"),
-        lineage=f"{R}/tokens/{{source}}/documents.parquet",
-        dropped=f"{R}/tokens/{{source}}/dropped.parquet",
-        stats=f"{R}/tokens/{{source}}/stats.json",
+        multiext(f"{R}/tokens/{{source}}/{{shard}}/train", ".bin", ".idx"),
+        multiext(f"{R}/tokens/{{source}}/{{shard}}/valid", ".bin", ".idx"),
+        lineage=f"{R}/tokens/{{source}}/{{shard}}/documents.parquet",
+        dropped=f"{R}/tokens/{{source}}/{{shard}}.dropped.parquet",
+        stats=f"{R}/tokens/{{source}}/{{shard}}.stats.json",
+    wildcard_constraints:
+        shard=r"(?!merged[/.])[^/]+",  # tokens/<source>/merged/ is the merge_tokens rule's (the lookahead
+        # sees the rest of the path, so it tests what follows the name)
     log:
-        f"{R}/logs/tokenize/{{source}}.log",
+        f"{R}/logs/tokenize/{{source}}/{{shard}}.log",
+    benchmark:
+        bench("tokenize", "{source}/{shard}")
     params:
         cfg=cfg("seed", "split", "decontam"),
-        heldout=lambda w, input: f"--heldout {' '.join(input.heldout)}" if input.heldout else "",
-        out_dir=lambda w, output: os.path.dirname(output.stats),
-        code=code_version("tokenize", "curate.decontam", "ledger", "io", "cli"),
+        index=tokenize_index_option,
+        code=verb_version("tokenize"),
     threads: 2
     resources:
         mem_mb=4000,
@@ -49,28 +135,61 @@ rule tokenize:
     conda:
         "../envs/lmsci.yaml"
     shell:
-        "RAYON_NUM_THREADS={threads} python -m lmsci tokenize --cfg {params.cfg:q} --source {wildcards.source}"
-        " --inputs {input.docs} {params.heldout} --tokenizer {input.tokenizer} --out-dir {params.out_dir} > {log} 2>&1"
+        "RAYON_NUM_THREADS={threads} python -m lmsci tokenize --cfg {params.cfg:q} --source {wildcards.source:q}"
+        " --shard {wildcards.shard:q} --input {input.docs:q} --tokenizer {input.tokenizer:q}"
+        " --split-fallback {input.split:q} {params.index:q} --out {output.lineage:q}"
+        " --dropped {output.dropped:q} --stats {output.stats:q} > {log:q} 2>&1"
+
+
+rule merge_tokens:
+    """tokenize.merge: a source's shard datasets → one train and one valid pair (megatron's add_index)."""
+    input:
+        lineage=shard_lineages,
+        tokens=shard_token_files,
+        tokenizer=f"{R}/tokenizer/tokenizer.json",
+    output:
+        multiext(f"{R}/tokens/{{source}}/merged/train", ".bin", ".idx"),
+        multiext(f"{R}/tokens/{{source}}/merged/valid", ".bin", ".idx"),
+        lineage=f"{R}/tokens/{{source}}/merged/documents.parquet",
+    log:
+        f"{R}/logs/merge_tokens/{{source}}.log",
+    benchmark:
+        bench("merge_tokens", "{source}")
+    params:
+        cfg=cfg("tokenize"),
+        code=verb_version("merge-tokens"),
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    conda:
+        "../envs/lmsci.yaml"
+    shell:
+        "python -m lmsci merge-tokens --cfg {params.cfg:q} --inputs {input.lineage:q} --tokenizer {input.tokenizer:q}"
+        " --out {output.lineage:q} > {log:q} 2>&1"
 
 
 rule mix:
-    """Source weights → blend manifest (requested vs available tokens, epochs)."""
+    """Source weights → blend manifest: every shard's (or merged) prefix weighted by its train tokens ×
+    the source weight / the source's train tokens; requested vs available tokens, epochs."""
     input:
-        stats=expand(f"{R}/tokens/{{source}}/stats.json", source=SOURCES),
+        stats=token_ledgers(),
+        tokens=token_files(),
         tokenizer=f"{R}/tokenizer/tokenizer.json",
     output:
         f"{R}/mix/blend.json",
     log:
         f"{R}/logs/mix.log",
+    benchmark:
+        bench("mix")
     params:
-        cfg=cfg("seed", "sources", "model", "train"),
-        tokens_dir=lambda w, input: os.path.dirname(os.path.dirname(input.stats[0])),
-        code=code_version("mix", "io", "cli"),
+        cfg=cfg("seed", "sources", "model", "train", "tokenize"),
+        tokens_dir=f"{R}/tokens",
+        code=verb_version("mix"),
     resources:
         mem_mb=1000,
         runtime=5,
     conda:
         "../envs/lmsci.yaml"
     shell:
-        "python -m lmsci mix --cfg {params.cfg:q} --inputs {input.stats} --tokenizer {input.tokenizer}"
-        " --tokens-dir {params.tokens_dir} --out {output} > {log} 2>&1"
+        "python -m lmsci mix --cfg {params.cfg:q} --inputs {input.stats:q} --tokenizer {input.tokenizer:q}"
+        " --tokens-dir {params.tokens_dir:q} --out {output:q} > {log:q} 2>&1"

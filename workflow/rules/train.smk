@@ -38,3 +38,27 @@ rule train_model:
         "../envs/lmsci.yaml"
     shell:
         "python -m lmsci train --cfg {params.cfg:q} --blend {input.blend:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
+
+
+rule publish_checkpoints:
+    """The finished run's complete checkpoints (Pythia schedule + final) as a declared output, for
+    DVC, verify and the per-checkpoint evaluation; train_model cannot declare checkpoints/ (resume
+    needs them: lmsci/train/publish.py)."""
+    input:
+        rules.train_model.output,
+    output:
+        directory(f"{R}/train/published"),
+    log:
+        f"{R}/logs/publish_checkpoints.log",
+    benchmark:
+        bench("publish_checkpoints")
+    params:
+        train_dir=f"{R}/train",  # train_model's --out-dir: the directory of its summary
+        code=verb_version("publish-checkpoints"),
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/lmsci.yaml"
+    shell:
+        "python -m lmsci publish-checkpoints --train-dir {params.train_dir:q} --out-dir {output:q} > {log:q} 2>&1"

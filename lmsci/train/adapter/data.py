@@ -68,19 +68,25 @@ def micro_batches(dataset, start_step: int, steps: int, micro_batch_size: int, g
                    for k in ("tokens", "labels", "loss_mask", "position_ids")}
 
 
-def read_tokens(prefix: str, max_tokens: int) -> np.ndarray:
-    """Documents of an indexed dataset concatenated in order, at most ``max_tokens`` tokens."""
-    for suffix in (".bin", ".idx"):
-        if not Path(prefix + suffix).is_file():
-            raise AdapterError(f"indexed dataset file not found: {prefix}{suffix}; run the tokenize stage")
-    ds = IndexedDataset(prefix)
+def read_tokens(prefixes: str | Sequence[str], max_tokens: int) -> np.ndarray:
+    """Documents of one or more indexed datasets (a source's shards, in order) concatenated, at most
+    ``max_tokens`` tokens. An empty dataset (a shard without a document of that split) adds nothing."""
+    prefixes = [prefixes] if isinstance(prefixes, str) else list(prefixes)
+    for prefix in prefixes:
+        for suffix in (".bin", ".idx"):
+            if not Path(prefix + suffix).is_file():
+                raise AdapterError(f"indexed dataset file not found: {prefix}{suffix}; run the tokenize stage")
     parts, n = [], 0
-    for i in range(len(ds)):
-        if n >= max_tokens:
-            break
-        part = np.asarray(ds[i], dtype=np.int64)[: max_tokens - n]
-        parts.append(part)
-        n += len(part)
+    for prefix in prefixes:
+        if n >= max_tokens or Path(prefix + ".bin").stat().st_size == 0:  # numpy cannot mmap an empty file
+            continue
+        ds = IndexedDataset(prefix)
+        for i in range(len(ds)):
+            if n >= max_tokens:
+                break
+            part = np.asarray(ds[i], dtype=np.int64)[: max_tokens - n]
+            parts.append(part)
+            n += len(part)
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 

@@ -1,0 +1,111 @@
+"""One WARC response record → (HTTP status, content type, decoded HTML string).
+
+* HTTP bodies: fastwarc's ``auto_decode="all"`` undoes ``Transfer-Encoding: chunked`` and
+  ``Content-Encoding`` gzip / deflate / br, streaming, so reading ``max_bytes + 1`` bounds a
+  compression bomb. Common Crawl stores bodies already decoded and renames the headers to
+  ``X-Crawler-Content-Encoding`` / ``X-Crawler-Transfer-Encoding``; those are not decoding
+  instructions and are left alone. A ``deflate`` body sent without its zlib wrapper (RFC 9110
+  §8.4.1.2 says servers must wrap it; some do not) is inflated raw.
+* Charset: the HTTP ``Content-Type`` header, then the page's ``<meta charset>`` / ``http-equiv``
+  (HTML's prescan), then a byte-order mark; with no declaration, valid UTF-8 is UTF-8 and anything
+  else is detected from the bytes by charset-normalizer (issue 10: an undeclared EUC-KR page was
+  read as UTF-8, 0 of 5 right).
+* Text: C0/C1 control characters other than tab and newline never reach the training text (an
+  ESC or BEL in a page is markup debris, not language); CR and CRLF become newlines.
+"""
+from __future__ import annotations
+
+import codecs
+import io
+import re
+import zlib
+
+from fastwarc.warc import WarcRecord
+from resiliparse.parse.encoding import bytes_to_str
+
+from lmsci.crawl.warc import MAX_HEADER
+
+_META = re.compile(rb"<meta\b[^>]*?charset\s*=\s*[\"']?\s*([A-Za-z0-9_:.\-]+)", re.I)
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+META_PRESCAN = 4096  # bytes searched for <meta charset>; HTML's prescan reads 1024, pages put it later
+
+
+class HttpError(ValueError):
+    """A response that cannot be decoded; ``reason`` is its drop reason."""
+
+    def __init__(self, reason: str, msg: str):
+        super().__init__(msg)
+        self.reason = reason
+
+
+def _lookup(label: str | bytes | None) -> str | None:
+    if not label:
+        return None
+    try:
+        return codecs.lookup(label.decode("ascii", "replace") if isinstance(label, bytes) else label).name
+    except LookupError:
+        return None
+
+
+def charset(http_charset: str | None, raw: bytes) -> str:
+    """The charset to decode ``raw`` with (a Python codec name); see the module doc for the order."""
+    if declared := _lookup(http_charset):
+        return declared
+    meta = _META.search(raw, 0, META_PRESCAN)
+    if meta and (declared := _lookup(meta.group(1))):
+        return declared
+    for bom, name in _BOMS:
+        if raw.startswith(bom):
+            return name
+    try:
+        raw.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+    best = from_bytes(raw).best()
+    return _lookup(best.encoding) if best is not None else "cp1252"
+
+
+def decode(raw: bytes, http_charset: str | None) -> str:
+    return bytes_to_str(raw, charset(http_charset, raw))
+
+
+def clean(text: str) -> str:
+    """Newlines for CR/CRLF; other C0/C1 control characters (tab and newline kept) removed."""
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def response(data: bytes, limit: int):
+    """Parse one record's bytes (:class:`lmsci.crawl.warc.Frame.data`): (record, status, content type,
+    at most ``limit`` bytes of the decoded body). Raises :class:`HttpError` with a drop reason."""
+    rec = WarcRecord.from_reader(io.BytesIO(data))
+    try:
+        rec.parse_http(auto_decode="all", max_header_len=MAX_HEADER)
+    except OSError as e:
+        if "header length" in str(e):
+            raise HttpError("error/http_header_too_large", f"HTTP header over {MAX_HEADER} bytes") from None
+        raise HttpError("error/http_header", f"unreadable HTTP header ({e})") from None
+    status = rec.http_headers.status_code if rec.http_headers is not None else None
+    ctype = (rec.http_content_type or "").split(";")[0].strip().lower()
+    try:
+        body = rec.reader.read(limit)
+    except OSError as e:
+        body = _raw_deflate(data, limit)
+        if body is None:
+            enc = rec.http_headers.get("Content-Encoding", "") if rec.http_headers is not None else ""
+            raise HttpError("error/http_decode", f"body does not decode as {enc or 'declared'} ({e})") from None
+    return rec, status, ctype, body
+
+
+def _raw_deflate(data: bytes, limit: int) -> bytes | None:
+    """The body of a ``Content-Encoding: deflate`` response sent as raw deflate, else None."""
+    rec = WarcRecord.from_reader(io.BytesIO(data))
+    rec.parse_http(auto_decode="transfer", max_header_len=MAX_HEADER)
+    if rec.http_headers is None or rec.http_headers.get("Content-Encoding", "").strip().lower() != "deflate":
+        return None
+    try:
+        return zlib.decompressobj(wbits=-15).decompress(rec.reader.read(), limit)
+    except (zlib.error, OSError):
+        return None

@@ -1,0 +1,282 @@
+"""Word tokenizers and stop words per language, as the heuristic filters count words.
+
+English: the token boundaries of ``spacy.blank("en")`` — the word tokenizer datatrove 0.10.1's
+Gopher, C4 and FineWeb filters use — replayed without spaCy. spaCy's tokenizer is a loop over
+whitespace-separated chunks that strips prefixes and suffixes and splits infixes by three regexes,
+with a table of special cases (``don't`` -> ``do`` ``n't``); :func:`english_tokens` runs that loop
+with the same regexes and table (``data/spacy_en.json``, dumped from spaCy 3.8.18 by
+``scripts/datatrove_golden.py``) and caches each distinct chunk, as spaCy does. A page repeats
+most of its chunks, so the sample crawl's ~400 k chunks cost one dictionary look-up each; the
+parity test checks the tokens against spaCy's on every page of the sample crawl.
+:func:`sentence_count` replays spaCy's rule-based ``sentencizer`` (C4 counts sentences with it).
+
+Languages without spaces between words (FineWeb-2, Penedo et al. 2025, uses the segmenters
+datatrove assigns per language): Chinese with jieba (datatrove: spaCy's ``zh`` over jieba),
+Japanese with Janome's IPADIC lattice (datatrove: SudachiPy; its dictionary wheel is 77 MB,
+Janome's 20 MB), Thai with PyThaiNLP's ``newmm-safe`` (as datatrove). Korean writes spaces
+between words (eojeol): its words are whitespace/punctuation splits here, where datatrove splits
+morphemes with Kiwi (a 100 MB model) — Korean thresholds in configs/multilingual.yaml are set
+for eojeol. Every other language splits as spaCy's language-neutral rules would at whitespace
+and punctuation (:func:`generic_tokens`).
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+import unicodedata
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "data"
+SEGMENTED = ("zh", "ja", "th")  # languages written without spaces between words
+
+
+class _SpacyEnglish:
+    """spaCy's ``Tokenizer.__call__`` (spacy/tokenizer.pyx, 3.8): affixes, specials, infixes, URLs."""
+
+    def __init__(self, tables: dict):
+        self.prefix = re.compile(tables["prefix"]).search
+        self.suffix = re.compile(tables["suffix"]).search
+        self.infix = re.compile(tables["infix"]).finditer
+        self.url = re.compile(tables["url"]).match
+        self.special = {k: tuple(v) for k, v in tables["special"].items()}
+        self.punct_chars = frozenset(tables["punct_chars"])
+        self.cache: dict[str, tuple[str, ...]] = {}
+        # Special cases containing an affix or infix are also matched over the token stream
+        # (spaCy's _apply_special_cases), as the token sequence affix splitting gives them.
+        self.patterns: dict[str, list[tuple[str, ...]]] = {}
+        for key in self.special:
+            if self.prefix(key) or self.suffix(key) or next(self.infix(key), None) or " " in key:
+                pattern = self._tokenize(key, specials=False)
+                self.patterns.setdefault(pattern[0], []).append(pattern)
+
+    def _split_affixes(self, s: str, specials: bool) -> tuple[list[str], str, list[str]]:
+        prefixes: list[str] = []
+        suffixes: list[str] = []
+        last = -1
+        while s and len(s) != last:
+            if specials and s in self.special:
+                break
+            last = len(s)
+            m = self.prefix(s)
+            pre = m.end() - m.start() if m else 0
+            if pre and specials and s[pre:] in self.special:
+                prefixes.append(s[:pre])
+                s = s[pre:]
+                break
+            m = self.suffix(s[pre:])
+            suf = m.end() - m.start() if m else 0
+            if suf and specials and s[:-suf] in self.special:
+                suffixes.append(s[-suf:])
+                s = s[:-suf]
+                break
+            if pre and suf and pre + suf <= len(s):
+                prefixes.append(s[:pre])
+                suffixes.append(s[-suf:])
+                s = s[pre:-suf]
+            elif pre:
+                prefixes.append(s[:pre])
+                s = s[pre:]
+            elif suf:
+                suffixes.append(s[-suf:])
+                s = s[:-suf]
+        return prefixes, s, suffixes
+
+    def _tokenize(self, chunk: str, specials: bool = True) -> tuple[str, ...]:
+        if specials and chunk in self.special:
+            return self.special[chunk]
+        prefixes, s, suffixes = self._split_affixes(chunk, specials)
+        out = prefixes
+        if s:
+            if specials and s in self.special:
+                out.extend(self.special[s])
+            elif self.url(s):
+                out.append(s)
+            else:
+                start = 0
+                for m in self.infix(s):
+                    a, b = m.span()
+                    if a == 0:  # an infix at the very start does not split
+                        continue
+                    if a != start:
+                        out.append(s[start:a])
+                    if a != b:
+                        out.append(s[a:b])
+                    start = b
+                if s[start:]:
+                    out.append(s[start:])
+        out.extend(reversed(suffixes))
+        return self._match_specials(tuple(out)) if specials else tuple(out)
+
+    def _match_specials(self, toks: tuple[str, ...]) -> tuple[str, ...]:
+        """Longest special-case token sequences first, then the earliest (spaCy's _filter_special_spans)."""
+        spans = [(i, i + len(p)) for i, t in enumerate(toks) for p in self.patterns.get(t, ())
+                 if toks[i:i + len(p)] == p]
+        if not spans:
+            return toks
+        spans.sort(key=lambda se: (se[1] - se[0], -se[0]), reverse=True)
+        seen: set[int] = set()
+        chosen = {}
+        for a, b in spans:
+            if a not in seen and b - 1 not in seen:
+                chosen[a] = b
+            seen.update(range(a, b))
+        out: list[str] = []
+        i = 0
+        while i < len(toks):
+            if i in chosen:
+                b = chosen[i]
+                out.extend(self.special.get("".join(toks[i:b]), toks[i:b]))
+                i = b
+            else:
+                out.append(toks[i])
+                i += 1
+        return tuple(out)
+
+    def chunk(self, chunk: str) -> tuple[str, ...]:
+        toks = self.cache.get(chunk)
+        if toks is None:
+            if len(self.cache) > 1_000_000:  # bound memory on long runs (spaCy bounds its cache too)
+                self.cache.clear()
+            toks = self.cache[chunk] = self._tokenize(chunk)
+        return toks
+
+    def words(self, text: str) -> list[str]:
+        out: list[str] = []
+        cache, chunk = self.cache, self.chunk
+        for c in text.split():  # whitespace tokens are dropped by datatrove's strip_strings anyway
+            toks = cache.get(c)
+            out.extend(toks if toks is not None else chunk(c))
+        return out
+
+    def tokens(self, text: str) -> list[str]:
+        """All tokens, whitespace tokens included (spaCy: a single ' ' after a token is not one)."""
+        out: list[str] = []
+        for m in _CHUNKS.finditer(text):
+            c = m.group()
+            if c[0].isspace():
+                if c[0] == " " and m.start() > 0:
+                    c = c[1:]
+                if c:
+                    out.append(c)
+            else:
+                out.extend(self.chunk(c))
+        return out
+
+
+_CHUNKS = re.compile(r"\s+|\S+")
+
+
+@functools.cache
+def _english() -> _SpacyEnglish:
+    return _SpacyEnglish(json.loads((DATA / "spacy_en.json").read_text(encoding="utf-8")))
+
+
+def english_words(text: str) -> list[str]:
+    """``spacy.blank("en")`` tokens of ``text`` without whitespace tokens (datatrove's split_into_words)."""
+    return _english().words(text)
+
+
+def _is_punct(token: str) -> bool:
+    return all(unicodedata.category(c).startswith("P") for c in token)
+
+
+def sentence_count(text: str) -> int:
+    """Sentences spaCy's ``sentencizer`` finds in ``text`` (at least 1, as datatrove counts them).
+
+    A sentence ends after a token in the sentencizer's punctuation list once a token follows that
+    is neither punctuation nor in the list (spacy/pipeline/sentencizer.pyx)."""
+    eng = _english()
+    n, seen_period = 1, False
+    for tok in eng.tokens(text):
+        in_punct = tok in eng.punct_chars
+        if seen_period and not in_punct and not _is_punct(tok):
+            n += 1
+            seen_period = False
+        elif in_punct:
+            seen_period = True
+    return n
+
+
+_GENERIC = re.compile(r"\w+(?:['’.\-]\w+)*|[^\w\s]", re.UNICODE)
+
+
+def generic_tokens(text: str) -> list[str]:
+    """Words and single punctuation marks for a language written with spaces (no spaCy rules)."""
+    return _GENERIC.findall(text)
+
+
+@functools.cache
+def _jieba():
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tok = jieba.Tokenizer()
+    tok.initialize()
+    return tok
+
+
+@functools.cache
+def _janome():
+    from janome.tokenizer import Tokenizer
+
+    return Tokenizer(wakati=True)
+
+
+def _strip(tokens) -> list[str]:
+    return [t.strip() for t in tokens if t.strip()]
+
+
+def chinese_words(text: str) -> list[str]:
+    """jieba's default (HMM) segmentation, as spaCy's ``zh`` with ``segmenter: jieba``."""
+    return _strip(_jieba().cut(text, cut_all=False))
+
+
+def japanese_words(text: str) -> list[str]:
+    # Janome splits one input; lines keep its memory flat on long pages.
+    return [w for line in text.split("\n") for w in _strip(_janome().tokenize(line))]
+
+
+def thai_words(text: str) -> list[str]:
+    from pythainlp.tokenize import word_tokenize
+
+    return _strip(word_tokenize(text, keep_whitespace=False, engine="newmm-safe"))
+
+
+def words(text: str, lang: str = "en") -> list[str]:
+    """The words of ``text`` in language ``lang`` (ISO 639-1), punctuation tokens included."""
+    if lang == "en":
+        return english_words(text)
+    if lang == "zh":
+        return chinese_words(text)
+    if lang == "ja":
+        return japanese_words(text)
+    if lang == "th":
+        return thai_words(text)
+    return generic_tokens(text)
+
+
+@functools.cache
+def stop_words(lang: str) -> frozenset[str]:
+    """The language's stop words (``data/stop_words.json``); empty for a language not listed."""
+    table = json.loads((DATA / "stop_words.json").read_text(encoding="utf-8"))
+    return frozenset(table.get(lang, {}).get("words", ()))
+
+
+@functools.cache
+def _datatrove_text() -> dict:
+    return json.loads((DATA / "datatrove_text.json").read_text(encoding="utf-8"))
+
+
+@functools.cache
+def punctuation() -> frozenset[str]:
+    """datatrove's PUNCTUATION_SET: a word made only of these is a symbol, not a word (Gopher quality)."""
+    return frozenset(_datatrove_text()["punctuation"])
+
+
+@functools.cache
+def terminal_punctuation() -> tuple[str, ...]:
+    """datatrove's TERMINAL_PUNCTUATION: sentence ends of every script (FineWeb's line-end test)."""
+    return tuple(sorted(_datatrove_text()["terminal_punctuation"]))
