@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 CORES   ?= 2
 STAMP   := $(VENV)/.installed
 
-.PHONY: venv run test slurm-test bench bench-env lint schema dvc-repro clean sweep
+.PHONY: venv run test slurm-test bench bench-env bench-scale lint schema dvc-repro clean sweep
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -25,8 +25,9 @@ sweep: venv
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/snakemake sweep --cores $(CORES) --configfile config.yaml configs/sweep.yaml \
 		--rerun-incomplete
 
+# tests/bench runs too, in tiny mode (tests/bench/conftest.py): every benchmark body once, nothing timed.
 test: venv
-	$(BIN)/python -m pytest -q -rs tests --ignore=tests/bench
+	$(BIN)/python -m pytest -q -rs tests
 
 # A real single-node SLURM cluster on this machine (root; installs slurm+munge with apt-get if missing),
 # then the tiny workflow with every job submitted by sbatch. `make test` runs it too.
@@ -47,6 +48,15 @@ $(BENCH_STAMP): tests/bench/requirements-datatrove.txt
 
 bench: venv bench-env
 	$(BIN)/python -m pytest -q tests/bench --benchmark-enable --benchmark-only --benchmark-json=reports/bench.json
+
+# Per-stage cost at growing crawl sizes (scripts/bench_scale.py): real HTML from Debian doc packages with
+# 40 % exact and near copies, `snakemake tokens` on each size -> reports/bench/scale.{json,png}.
+# The default largest size (64 x 3,200 = 204,800 documents) takes hours on 2 cores; e.g.
+# `make bench-scale SCALE_SHARDS=2,4,8 SCALE_DOCS=200` is a quick look.
+SCALE_SHARDS ?= 4,16,64
+SCALE_DOCS ?= 3200
+bench-scale: venv
+	$(BIN)/python scripts/bench_scale.py --shards $(SCALE_SHARDS) --docs-per-shard $(SCALE_DOCS) --cores $(CORES)
 
 lint: venv
 	$(BIN)/snakemake --lint --cores 1

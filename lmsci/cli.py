@@ -28,18 +28,25 @@ def cmd_extract(a, s):
         fn = functools.partial(read_shard, a.source, on_corrupt=s["extract"].on_corrupt)
     led = stage.run(fn, a.input, out=a.out, dropped=a.dropped, stats=a.stats)
     for d in led.extra.get("damaged", []):  # counted (extract.on_corrupt: count); one line each in the log
-        print(f"lmsci extract: {d['file']}: {d['reason']} at byte offset {d['offset']}: {d['detail']}", file=sys.stderr)
+        print(f"lmsci extract: warning: {d['file']}: {d['reason']} at byte offset {d['offset']}: {d['detail']}",
+              file=sys.stderr)
 
 
 def cmd_tag(a, s):
-    import polars as pl
-    from lmsci.curate.tag import tag
-    filters = _filters(a)
+    import dataclasses
+    import functools
+
+    from lmsci import stage
     from lmsci.config import C4Config
-    c4_cfg = C4Config(bad_words_file=a.c4_bad_words) if a.c4_bad_words else None
-    df, led = tag(pl.read_parquet(a.input), filters, a.source, a.shard, a.quality_model, c4_cfg)
-    write_parquet(a.out, df)
-    led.write(a.stats)
+    from lmsci.curate import tag
+    filters = _filters(a)
+    # --cfg carries what changes a measure (config.measure_json: each filter's `impl`).
+    sections = {name: s[name] for name in filters if name in s}
+    if a.c4_bad_words:
+        sections["c4"] = dataclasses.replace(sections.get("c4", C4Config()), bad_words_file=a.c4_bad_words)
+    fn = functools.partial(tag.stage, filters=filters, source=a.source, shard=a.shard,
+                           quality_model=a.quality_model, sections=sections)
+    stage.run(fn, stage.read(a.input), out=a.out, stats=a.stats, dropped=a.dropped)
 
 
 def cmd_train_quality(a, s):
@@ -56,13 +63,12 @@ def cmd_train_quality(a, s):
 
 
 def cmd_filter(a, s):
-    import polars as pl
+    import functools
+
+    from lmsci import stage
     from lmsci.curate.filter import apply
-    filters = _filters(a)
-    kept, dropped, led = apply(pl.read_parquet(a.input), filters, _Ns(s), a.source, a.shard)
-    write_parquet(a.out, kept)
-    write_parquet(a.dropped, dropped)
-    led.write(a.stats)
+    fn = functools.partial(apply, filters=_filters(a), cfg=_Ns(s), source=a.source, shard=a.shard)
+    stage.run(fn, stage.read(a.input), out=a.out, stats=a.stats, dropped=a.dropped)
 
 
 def cmd_dedup_hashes(a, s):
@@ -164,8 +170,7 @@ def cmd_decontam_index(a, s):
     from lmsci.io import read_json
     from lmsci.tokenize import heldout
     texts = heldout.held_out_texts(a.inputs, s["seed"], s["split"].valid_fraction, read_json(a.split_fallback))
-    index = decontam.build(texts, s["decontam"], [ROOT / x for x in s["decontam"].extra_paths])
-    index.save(a.out)
+    index = decontam.write_index(texts, s["decontam"], a.out, [ROOT / x for x in s["decontam"].extra_paths])
     print(f"decontam-index: {len(index.hashes)} distinct {index.ngram}-grams of {index.texts} texts -> {a.out}")
 
 
@@ -197,7 +202,8 @@ def cmd_mix(a, s):
     from lmsci.tokenize import bpe
     tok = bpe.load(a.tokenizer)
     stats = [ledger.load(p) for p in a.inputs]
-    write_json(a.out, mix.blend(_Ns(s), stats, tok.get_vocab_size(), bpe.eod_id(tok), a.tokens_dir))
+    tokens_dir = str(Path(a.inputs[0]).parent.parent)  # <tokens>/<source>/<shard>.stats.json
+    write_json(a.out, mix.blend(_Ns(s), stats, tok.get_vocab_size(), bpe.eod_id(tok), tokens_dir))
 
 
 def cmd_train(a, s):
@@ -383,6 +389,7 @@ def _parser() -> argparse.ArgumentParser:
     tg = verb("tag", cmd_tag, "--source", "--shard", "--filters", "--input", "--out", "--stats")
     tg.add_argument("--quality-model", help="trained quality classifier (model.bin), when `quality` is listed")
     tg.add_argument("--c4-bad-words", help="C4 bad-words list (c4.bad_words_file), when `c4` is listed")
+    tg.add_argument("--dropped", help="empty dropped frame (tag keeps every document; the stage contract's file)")
     verb("train-quality", cmd_train_quality, "--positives", "--negatives", "--out")
     verb("filter", cmd_filter, "--source", "--shard", "--filters", "--input", "--out", "--dropped", "--stats")
     verb("dedup-hashes", cmd_dedup_hashes, "--input", "--out")
@@ -415,7 +422,7 @@ def _parser() -> argparse.ArgumentParser:
     tk.add_argument("--index", help="decontamination index (.npy, lmsci decontam-index): training documents "
                     "sharing decontam.ngram-grams with it are dropped")
     verb("merge-tokens", cmd_merge_tokens, "--inputs", "--tokenizer", "--out")
-    verb("mix", cmd_mix, "--inputs", "--tokenizer", "--tokens-dir", "--out")
+    verb("mix", cmd_mix, "--inputs", "--tokenizer", "--out")
     verb("train", cmd_train, "--blend", "--out-dir")
     pc = sub.add_parser("publish-checkpoints", help="the run's complete checkpoints → a declared output directory")
     pc.set_defaults(fn=cmd_publish_checkpoints)

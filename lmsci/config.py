@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lmsci import yamlio
-from lmsci.yamlio import show
 from lmsci.conf import files
-from lmsci.conf.base import ConfigError, FieldError, fail, seed
+from lmsci.conf.base import ConfigError, FieldError, fail, seed, show
 from lmsci.conf.data import (
     FILTERS, PII_TYPES, DecontamConfig, DedupConfig, ExtractConfig, LangIdConfig, MinHashConfig, PiiConfig,
     QualityConfig, SourceConfig, SplitConfig, TokenizeConfig, TokenizerConfig,
@@ -34,7 +33,8 @@ __all__ = [
     "GopherQualityConfig", "GopherRepetitionConfig", "C4Config", "FineWebConfig", "PiiConfig", "MinHashConfig",
     "DedupConfig", "TokenizerConfig", "TokenizeConfig", "SplitConfig", "QualityConfig", "DecontamConfig",
     "ModelConfig", "TrainConfig", "EvaluateConfig", "SweepModelConfig", "SweepConfig",
-    "from_dict", "load", "merge", "to_dict", "digest", "json_schema", "write_schema", "slice_json", "parse_slice",
+    "from_dict", "from_workflow", "load", "read_yaml", "merge", "to_dict", "digest", "json_schema", "write_schema",
+    "slice_json", "measure_json", "parse_slice",
 ]
 
 
@@ -52,7 +52,7 @@ class Config:
     model: ModelConfig
     train: TrainConfig
     evaluate: EvaluateConfig
-    results: str = "results"  # root of every intermediate artifact
+    results: str = "results"  # root of every intermediate artifact: inside the project, or an absolute path
     gopher_repetition: GopherRepetitionConfig = field(default_factory=GopherRepetitionConfig)
     c4: C4Config = field(default_factory=C4Config)
     fineweb: FineWebConfig = field(default_factory=FineWebConfig)
@@ -97,10 +97,10 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if origin is dict:
         _, item = typing.get_args(tp)
         if not isinstance(value, dict) or (not value and key == "sources"):
-            raise ConfigError(f"config key '{key}': expected a non-empty mapping, got {show(repr(value))[:80]}")
+            raise ConfigError(f"config key '{show(key)}': expected a non-empty mapping, got {show(repr(value))[:80]}")
         for k in value:
             if not isinstance(k, str):
-                raise ConfigError(f"config key '{key}.{show(repr(k))}': keys must be names (strings)")
+                raise ConfigError(f"config key '{show(key)}.{show(repr(k))}': keys must be names (strings)")
         return {k: _coerce(v, item, f"{key}.{k}") for k, v in value.items()}
     simple = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}
     if tp in simple:
@@ -127,7 +127,7 @@ def _build(cls: type, data: dict, prefix: str = "") -> Any:
         if name in data:
             kwargs[name] = _coerce(data[name], hints[name], key)
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise ConfigError(f"missing required config key '{key}'; add it to the config file")
+            raise ConfigError(f"missing required config key '{show(key)}'; add it to the config file")
     try:
         return cls(**kwargs)
     except FieldError as e:  # a section's own check names the field; name it from the top
@@ -197,8 +197,7 @@ def _check_files(cfg: Config, root: Path) -> None:
     for name, src in cfg.sources.items():
         for p in src.paths:
             if "://" in p:  # remote shards are read as streams by lmsci.crawl.remote
-                from lmsci.crawl.remote import missing
-                if why := missing(p):
+                if why := files.remote_missing(p):
                     fail(f"sources.{name}.paths", f"{why}; fix the URL or the credentials/endpoint in the environment")
                 continue
             if not (root / p).is_file():
@@ -266,8 +265,8 @@ def from_workflow(workflow: Any) -> Config:
     settings = workflow.config_settings
     cli_files = [Path(p) for p in settings.configfiles]
     own = [Path(p) for p in workflow.configfiles if Path(p).absolute() not in {f.absolute() for f in cli_files}]
-    files_in_order = ([] if settings.replace_workflow_config else own) + cli_files
-    data = merge(*(read_yaml(p) for p in files_in_order), dict(settings.config or {}))
+    files_in_order = ([] if getattr(settings, "replace_workflow_config", False) else own) + cli_files
+    data = merge(*(read_yaml(p) for p in files_in_order), dict(getattr(settings, "config", None) or {}))
     return from_dict(data, root=workflow.basedir)
 
 

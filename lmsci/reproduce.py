@@ -131,7 +131,7 @@ def compare(prov: dict, clone_dir: Path, results: Path, until: str) -> tuple[int
     target = "build_report" if until == "report" else until
     made = artifacts.collect(results, ["config.yaml"], clone_dir, clone_dir, target)
     order = {r: i for i, r in enumerate(made["rule_order"])}
-    rules = set(made["artifact_rules"].values())
+    rules = set(made["rule_order"])  # every rule of the target's DAG, whether or not its outputs exist
     expected, expected_rules = prov["artifacts"], prov.get("artifact_rules") or {}
     lines = [Line(rel, rule, "extra" if rel not in expected else "differs", expected.get(rel, ""), sha)
              for rel, sha in made["artifacts"].items() if expected.get(rel) != sha

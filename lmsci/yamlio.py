@@ -10,19 +10,13 @@ Unprintable characters in keys are shown escaped, so an invisible one cannot hid
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from lmsci.conf.base import ConfigError
+from lmsci.conf.base import ConfigError, show
 
 # Keys that make a config evaluate code when Snakemake loads it (yte.process_yaml(require_use_yte=True)).
 EVALUATED_KEYS = ("__use_yte__", "__definitions__", "__variables__")
-
-
-def show(text: str) -> str:
-    """``text`` with control, format and other unprintable characters escaped (\\u200b, \\x1b)."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text))
 
 
 class _Loader(yaml.SafeLoader):

@@ -1,9 +1,10 @@
 """Golden decisions of datatrove 0.10.1's heuristic filters, for tests/curate/test_parity.py.
 
-Run in the benchmark environment (datatrove 0.10.1 + spaCy 3.8), never at lmsci run time::
+Two steps, in two environments (datatrove's venv cannot import lmsci's extractor)::
 
-    .venv-bench/bin/python scripts/datatrove_golden.py            # both outputs below
-    .venv-bench/bin/python scripts/datatrove_golden.py --tables   # only the spaCy tables
+    .venv/bin/python scripts/datatrove_golden.py --extract-docs /tmp/docs.jsonl   # lmsci's extractor
+    .venv-bench/bin/python scripts/datatrove_golden.py --docs /tmp/docs.jsonl     # datatrove 0.10.1 + spaCy 3.8
+    .venv-bench/bin/python scripts/datatrove_golden.py --tables   # only the tables (1 and 2 below)
 
 1. ``lmsci/curate/data/spacy_en.json``: the tables of ``spacy.blank("en")``'s tokenizer (prefix,
    suffix, infix and URL regexes, special cases) and the sentencizer's punctuation, which
@@ -97,11 +98,29 @@ def golden(docs_path: Path) -> None:
     print(f"{GOLDEN.relative_to(ROOT)}: {len(rows)} documents, {GOLDEN.stat().st_size} bytes")
 
 
+def extract_docs(out: Path) -> None:
+    """The sample crawl's documents as lmsci extracts them (default config), one JSON object a line."""
+    sys.path.insert(0, str(ROOT))
+    from lmsci.config import ExtractConfig
+    from lmsci.crawl.extract import extract_shard
+
+    rows = []
+    for path in sorted((ROOT / "data/sample/crawl").glob("*.warc.gz")):
+        docs = extract_shard("crawl", path, ExtractConfig())[0]
+        rows += docs.select("id", "url", "text").to_dicts()
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sorted(rows, key=lambda r: r["id"])),
+                   encoding="utf-8")
+    print(f"{out}: {len(rows)} documents")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--extract-docs", type=Path, metavar="JSONL", help="step 1 (lmsci's .venv): extract the sample")
     p.add_argument("--tables", action="store_true", help="only write the spaCy tables")
     p.add_argument("--docs", type=Path, help="extracted sample crawl (JSONL: id, url, text)")
     a = p.parse_args()
+    if a.extract_docs:
+        return extract_docs(a.extract_docs)
     TABLES.parent.mkdir(parents=True, exist_ok=True)
     TABLES.write_text(json.dumps(spacy_tables(), ensure_ascii=False, indent=0, sort_keys=True) + "\n",
                       encoding="utf-8")

@@ -35,7 +35,8 @@ def test_corrupt_warc_names_the_file(tmp_path):
     warc = tmp_path / "shard-00000.warc.gz"
     warc.write_bytes(b"\x1f\x8b\x08\x00" + b"not a warc at all" * 50)
     proc = lmsci("extract", "--cfg", '{"extract": {}}', "--source", "crawl", "--kind", "warc", "--input", str(warc),
-                 "--out", str(tmp_path / "o.parquet"), "--stats", str(tmp_path / "o.stats.json"))
+                 "--out", str(tmp_path / "o.parquet"), "--dropped", str(tmp_path / "o.dropped.parquet"),
+                 "--stats", str(tmp_path / "o.stats.json"))
     if proc.returncode == 0:  # a reader that recovers must still account for the garbage
         stats = yaml.safe_load((tmp_path / "o.stats.json").read_text())
         assert stats["seen"] == stats["kept"] + sum(stats["dropped"].values())

@@ -41,6 +41,8 @@ CASES = [
     ("results-parent-of-project", "results: {parent}", "'results'"),
     ("results-project", "results: {root}", "'results'"),
     ("results-tilde", "results: ~/scratch", "'results'"),
+    ("results-in-sources", "results: lmsci/out", "'results'"),
+    ("results-in-git", "results: ./.git", "'results'"),
     ("results-wildcard", "results: 'out{{x}}'", "'results'"),
     ("results-escape", 'results: "out\\e[2J"', "'results'"),
     ("run-dotdot", "run: ../../..", "'run'"),
@@ -65,6 +67,8 @@ CASES = [
     ("unknown-top", "sed: 1", "'sed'"),
     ("unknown-nested", "extract:\n  max_byte: 1", "'extract.max_byte'"),
     ("int-key", "1: 2", "not a string"),
+    ("escape-source-name", 'sources: {{"we\\e[2Jb": {{paths: [x.warc.gz], weight: 0.1}}}}',
+     "'sources.we\\x1b[2Jb.kind'"),
     # -- seeds, numbers, sizes
     ("seed-negative", "seed: -1", "'seed'"),
     ("seed-2^32", "seed: 4294967296", "'seed'"),

@@ -29,6 +29,12 @@ class FieldError(ConfigError):
         return FieldError(f"{prefix}.{self.key}" if prefix else self.key, self.msg)
 
 
+def show(text: object) -> str:
+    """``text`` with control, format and other unprintable characters escaped (\\u200b, \\x1b), so a
+    config key or path holding one cannot hide in, or act on, the one-line error."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text))
+
+
 def fail(key: str, msg: str) -> None:
     raise FieldError(key, msg)
 
@@ -103,7 +109,7 @@ class Section:
         pass
 
 
-MAX_INT = 2**40  # counts and sizes: far above any real one, far below int64 overflow in products
+MAX_INT = 2**53  # counts and sizes: exact as float64 (JSON readers, numpy), far below int64 overflow
 
 
 def _floor(key: str, v: Any) -> None:

@@ -6,14 +6,18 @@ from __future__ import annotations
 import codecs
 import functools
 import gzip
+import importlib
 import json
 import zlib
 from pathlib import Path, PurePosixPath
 
-from lmsci.conf.base import fail
+from lmsci.conf.base import fail, show
 
 LID_LABELS = Path(__file__).with_name("lid176.txt")  # the 176 labels of fastText's lid.176 model, read once
 PEEK_BYTES = 64 * 1024
+# The checkout's own directories: a run's outputs never go among them (reports/<run>/ is the report's).
+PROJECT_DIRS = frozenset({".git", ".dvc", ".snakemake", ".venv", "lmsci", "workflow", "configs", "data", "tests",
+                          "scripts", "reports"})
 
 
 @functools.cache
@@ -46,6 +50,8 @@ def output_root(key: str, value: str, root: Path | None, *, absolute_ok: bool) -
                 fail(key, f"{value!r} contains the project itself ({here}); give a directory inside it or elsewhere")
     elif p.parts in ((), (".",)):
         fail(key, f"{value!r} is the project itself; name a directory inside it (e.g. results)")
+    elif key == "results" and p.parts[0] in PROJECT_DIRS:
+        fail(key, f"{value!r} is among the project's own files ({p.parts[0]}/); name a new directory (e.g. results)")
 
 
 def peek_kind(key: str, path: Path, kind: str) -> None:
@@ -54,19 +60,19 @@ def peek_kind(key: str, path: Path, kind: str) -> None:
         with open(path, "rb") as f:
             head = f.read(PEEK_BYTES)
     except OSError as e:
-        fail(key, f"{path}: cannot be read ({e.strerror})")
+        fail(key, f"{show(path)}: cannot be read ({e.strerror})")
     if not head:
         return  # an empty shard holds no documents; the ledger counts 0
     if head[:2] == b"\x1f\x8b":
         try:
             head = zlib.decompressobj(wbits=31).decompress(head, 4096)
         except zlib.error:
-            fail(key, f"{path}: starts as gzip but does not decompress; re-download or fix the file")
+            fail(key, f"{show(path)}: starts as gzip but does not decompress; re-download or fix the file")
     start = head.lstrip()[:8]
     looks = "warc" if start.startswith(b"WARC/") else "jsonl" if start.startswith(b"{") else None
     if looks != kind:
         seen = {"warc": "a WARC file", "jsonl": "JSON lines"}.get(looks, f"neither WARC nor JSON lines ({start!r})")
-        fail(key, f"{path} is {seen}, but the source's kind is {kind}; fix kind or the path")
+        fail(key, f"{show(path)} is {seen}, but the source's kind is {kind}; fix kind or the path")
 
 
 def text_file(key: str, path: Path, *, jsonl: bool = False) -> None:
@@ -86,9 +92,9 @@ def text_file(key: str, path: Path, *, jsonl: bool = False) -> None:
             if jsonl and pending.strip():
                 _json_line(key, path, line_no + 1, pending)
     except UnicodeDecodeError:
-        fail(key, f"{path}: not UTF-8 text (near line {line_no + 1}); convert it to UTF-8")
+        fail(key, f"{show(path)}: not UTF-8 text (near line {line_no + 1}); convert it to UTF-8")
     except (OSError, EOFError, zlib.error) as e:
-        fail(key, f"{path}: cannot be read whole ({getattr(e, 'strerror', None) or e}); the file is damaged "
+        fail(key, f"{show(path)}: cannot be read whole ({getattr(e, 'strerror', None) or e}); the file is damaged "
              "or truncated: fetch it again")
 
 
@@ -100,4 +106,13 @@ def _json_line(key: str, path: Path, line_no: int, line: str) -> None:
     except (ValueError, AttributeError):
         ok = False
     if not ok:
-        fail(key, f"{path}:{line_no}: expected a JSON object with a \"text\" string")
+        fail(key, f"{show(path)}:{line_no}: expected a JSON object with a \"text\" string")
+
+
+def remote_missing(url: str) -> str:
+    """Why the remote shard ``url`` cannot be read ("" if it can): lmsci.crawl.remote's check.
+
+    Imported by name on purpose: only the entry points (the Snakefile, ``lmsci run``) check files,
+    no job does (jobs read config slices), so lmsci.closure must not count lmsci.crawl in the code
+    version of every verb that imports lmsci.config (tests/test_closure.py holds train to that)."""
+    return importlib.import_module("lmsci.crawl.remote").missing(url)

@@ -31,7 +31,6 @@ from lmsci.ledger import Ledger
 from lmsci.stage import dropped_frame
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-REASONS = ("http_status", "not_html", "too_large", "timeout", "empty", "truncated")
 # Columns of extract's dropped.parquet beyond lmsci.stage.DROPPED_SCHEMA: where the record is.
 DROPPED_EXTRA = {"record_id": pl.String, "offset": pl.Int64, "file": pl.String, "detail": pl.String}
 charset, decode = http.charset, http.decode  # the charset rules, importable from here as before
@@ -96,6 +95,16 @@ def _open(path: str | Path):
     return f, magic == b"\x1f\x8b"
 
 
+def _damage(fr: Frame, path: str | Path, cfg: ExtractConfig) -> dict:
+    """A damaged frame as its ledger entry; raises CorruptShard where it must stop the shard."""
+    if fr.offset == 0 and fr.damage == "error/not_warc":
+        raise CorruptShard(f"{path}: not a WARC file (no WARC/1.x record at byte offset 0)")
+    if cfg.on_corrupt == "fail":
+        raise CorruptShard(f"{path}: {fr.damage} at byte offset {fr.offset}: {fr.detail} "
+                           "(extract.on_corrupt: count keeps the readable records)")
+    return {"file": str(path), "offset": fr.offset, "reason": fr.damage, "detail": fr.detail}
+
+
 def extract_shard(source: str, path: str | Path, cfg: ExtractConfig):
     """Read one WARC shard: (kept documents, dropped rows, ledger); see the module doc."""
     shard, file = shard_name(path), str(path)
@@ -103,30 +112,26 @@ def extract_shard(source: str, path: str | Path, cfg: ExtractConfig):
     led.bytes_in = remote.size(path)
     damaged: list[dict] = []
     rows, drops = [], []
-    sandbox = Sandbox(cfg.extractor, cfg.main_content, cfg.timeout_s) if cfg.timeout_s > 0 else None
     f, gz = _open(path)
+    sandbox = Sandbox(cfg.extractor, cfg.main_content, cfg.timeout_s) if cfg.timeout_s > 0 else None
     try:
         for fr in frames(f, gz, _block_cap(cfg)):
+            did, kind = doc_id(source, shard, fr.offset), fr.type.lower()
             if fr.damage is not None:
-                if fr.offset == 0 and fr.damage == "error/not_warc":
-                    raise CorruptShard(f"{path}: not a WARC file (no WARC/1.x record at byte offset 0)")
-                if cfg.on_corrupt == "fail":
-                    raise CorruptShard(f"{path}: {fr.damage} at byte offset {fr.offset}: {fr.detail} "
-                                       "(extract.on_corrupt: count keeps the readable records)")
-                damaged.append({"file": file, "offset": fr.offset, "reason": fr.damage, "detail": fr.detail})
-                if fr.type and fr.type.lower() != "response":
-                    led.skip(fr.type.lower())  # a damaged request/metadata record is no document either way
+                damaged.append(_damage(fr, path, cfg))
+                if kind and kind != "response":
+                    led.skip(kind)  # a damaged request/metadata record is no document either way
                     continue
                 led.drop(fr.damage)
-                drops.append({"id": doc_id(source, shard, fr.offset), "url": (fr.fields or {}).get(
-                    "warc-target-uri", ""), "reason": fr.damage, "text": None, "record_id": (fr.fields or {}).get(
-                    "warc-record-id", ""), "offset": fr.offset, "file": file, "detail": fr.detail})
+                fields = fr.fields or {}
+                drops.append({"id": did, "url": fields.get("warc-target-uri", ""), "reason": fr.damage, "text": None,
+                              "record_id": fields.get("warc-record-id", ""), "offset": fr.offset, "file": file,
+                              "detail": fr.detail})
                 continue
-            if fr.type.lower() != "response":
-                led.skip(fr.type.lower() or "unknown")
+            if kind != "response":
+                led.skip(kind or "unknown")
                 continue
             out = _record(fr, cfg, sandbox)
-            did = doc_id(source, shard, fr.offset)
             if out["reason"] is not None:
                 led.drop(out["reason"], out["chars_in"])
                 drops.append({"id": did, "url": out["url"], "reason": out["reason"], "text": out["text"],
@@ -135,6 +140,8 @@ def extract_shard(source: str, path: str | Path, cfg: ExtractConfig):
             led.keep(out["chars_in"], len(out["text"]))
             rows.append({"id": did, "source": source, "shard": shard, "offset": fr.offset,
                          "record_id": out["record_id"], "url": out["url"], "text": out["text"]})
+    except CorruptShard as e:  # from the framing: name the file once
+        raise CorruptShard(str(e) if str(e).startswith(file) else f"{path}: {e}") from None
     except OSError as e:
         raise CorruptShard(f"{path}: cannot be read ({e})") from None
     finally:

@@ -4,8 +4,9 @@
   ``Content-Encoding`` gzip / deflate / br, streaming, so reading ``max_bytes + 1`` bounds a
   compression bomb. Common Crawl stores bodies already decoded and renames the headers to
   ``X-Crawler-Content-Encoding`` / ``X-Crawler-Transfer-Encoding``; those are not decoding
-  instructions and are left alone. A ``deflate`` body sent without its zlib wrapper (RFC 9110
-  §8.4.1.2 says servers must wrap it; some do not) is inflated raw.
+  instructions and are left alone. What fastwarc refuses — ``x-gzip`` (RFC 9110 §8.4.1.3: the same
+  as gzip), a ``deflate`` body sent without its zlib wrapper (§8.4.1.2 says to wrap it; some
+  servers do not) — is undone here; anything else is ``error/http_decode``.
 * Charset: the HTTP ``Content-Type`` header, then the page's ``<meta charset>`` / ``http-equiv``
   (HTML's prescan), then a byte-order mark; with no declaration, valid UTF-8 is UTF-8 and anything
   else is detected from the bytes by charset-normalizer (issue 10: an undeclared EUC-KR page was
@@ -77,35 +78,51 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
+def _parsed(data: bytes, auto_decode: str) -> WarcRecord:
+    rec = WarcRecord.from_reader(io.BytesIO(data))
+    rec.parse_http(auto_decode=auto_decode, max_header_len=MAX_HEADER)
+    return rec
+
+
 def response(data: bytes, limit: int):
     """Parse one record's bytes (:class:`lmsci.crawl.warc.Frame.data`): (record, status, content type,
     at most ``limit`` bytes of the decoded body). Raises :class:`HttpError` with a drop reason."""
-    rec = WarcRecord.from_reader(io.BytesIO(data))
     try:
-        rec.parse_http(auto_decode="all", max_header_len=MAX_HEADER)
+        rec = _parsed(data, "all")
+        body = rec.reader.read(limit)
     except OSError as e:
         if "header length" in str(e):
             raise HttpError("error/http_header_too_large", f"HTTP header over {MAX_HEADER} bytes") from None
-        raise HttpError("error/http_header", f"unreadable HTTP header ({e})") from None
+        rec, body = _fallback(data, limit, e)
     status = rec.http_headers.status_code if rec.http_headers is not None else None
     ctype = (rec.http_content_type or "").split(";")[0].strip().lower()
-    try:
-        body = rec.reader.read(limit)
-    except OSError as e:
-        body = _raw_deflate(data, limit)
-        if body is None:
-            enc = rec.http_headers.get("Content-Encoding", "") if rec.http_headers is not None else ""
-            raise HttpError("error/http_decode", f"body does not decode as {enc or 'declared'} ({e})") from None
     return rec, status, ctype, body
 
 
-def _raw_deflate(data: bytes, limit: int) -> bytes | None:
-    """The body of a ``Content-Encoding: deflate`` response sent as raw deflate, else None."""
-    rec = WarcRecord.from_reader(io.BytesIO(data))
-    rec.parse_http(auto_decode="transfer", max_header_len=MAX_HEADER)
-    if rec.http_headers is None or rec.http_headers.get("Content-Encoding", "").strip().lower() != "deflate":
-        return None
+def _fallback(data: bytes, limit: int, error: OSError):
+    """fastwarc refused the content coding (``x-gzip``, raw deflate, ...): undo the transfer coding
+    with fastwarc and the content codings here, last applied first (RFC 9110 §8.4)."""
     try:
-        return zlib.decompressobj(wbits=-15).decompress(rec.reader.read(), limit)
-    except (zlib.error, OSError):
-        return None
+        rec = _parsed(data, "transfer")
+        body = rec.reader.read()  # bounded: a frame holds at most the record's first block_cap bytes
+    except OSError as e:
+        raise HttpError("error/http_header", f"unreadable HTTP header or body ({e})") from None
+    codings = rec.http_headers.get("Content-Encoding", "") if rec.http_headers is not None else ""
+    for coding in reversed([c.strip().lower() for c in codings.split(",") if c.strip()]):
+        body = _undo(coding, body, limit)
+        if body is None:
+            raise HttpError("error/http_decode", f"body does not decode as {codings} ({error})")
+    return rec, body[:limit]
+
+
+def _undo(coding: str, body: bytes, limit: int) -> bytes | None:
+    """One content coding undone (at most ``limit`` bytes out), or None when unknown or broken (br
+    and zstd bodies are fastwarc's; one that failed there fails here too)."""
+    if coding == "identity":
+        return body
+    for wbits in {"gzip": (47,), "x-gzip": (47,), "deflate": (15, -15)}.get(coding, ()):  # 47: gzip or zlib
+        try:
+            return zlib.decompressobj(wbits=wbits).decompress(body, limit)
+        except zlib.error:
+            continue
+    return None

@@ -36,9 +36,10 @@ class RetryingReader(io.RawIOBase):
     """A seekable binary stream over ``opener()`` that reopens and seeks back when a read fails."""
 
     def __init__(self, opener: Callable[[], io.IOBase], name: str, size: int, retries: int = RETRIES,
-                 backoff_s: float = BACKOFF_S):
+                 backoff_s: float | None = None):
         self._opener, self.name, self.size = opener, name, size
-        self._retries, self._backoff, self._pos = retries, backoff_s, 0
+        self._retries, self._pos = retries, 0
+        self._backoff = BACKOFF_S if backoff_s is None else backoff_s
         self._f = None
 
     def readable(self) -> bool:
@@ -107,14 +108,15 @@ def size(path: str | Path) -> int:
     return fs.size(p)
 
 
-def missing(path: str) -> str | None:
-    """Why the URL ``path`` cannot be read (one line), or None when it exists (config validation)."""
+def missing(path: str) -> str:
+    """Why the URL ``path`` cannot be read (one line), or "" when it exists (config validation)."""
     try:
         import fsspec
         fs, p = fsspec.core.url_to_fs(path)
     except (ImportError, ValueError) as e:
         return f"no filesystem for {path} ({e}); install the fsspec backend for its scheme (s3fs, gcsfs)"
     try:
-        return None if fs.isfile(p) else f"{path} does not exist (or is not a file)"
-    except _errors() as e:
+        return "" if fs.isfile(p) else f"{path} does not exist (or is not a file)"
+    except Exception as e:  # noqa: BLE001 - each backend has its own errors (botocore's NoCredentialsError is no
+        # OSError); whichever it is, it becomes the one-line config error naming the URL, not a traceback
         return f"{path} cannot be reached ({type(e).__name__}: {e})"

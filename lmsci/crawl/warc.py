@@ -27,6 +27,7 @@ from typing import BinaryIO, Iterator
 
 MAX_HEADER = 32 << 10  # bytes of a WARC or HTTP header (fastwarc's max_header_len default)
 CHUNK = 1 << 16
+HEAD = 1 << 13  # bytes read first at a plain record: its WARC header and the head of its block
 _RESYNC = b"\nWARC/1."  # a record header at a line start
 _LENGTH = re.compile(rb"(?im)^content-length:[ \t]*(\d+)[ \t]*\r?$")
 _FIELD = re.compile(rb"(?im)^(warc-type|warc-record-id|warc-target-uri):[ \t]*(.*?)[ \t]*\r?$")
@@ -201,7 +202,9 @@ def _plain_frames(f: BinaryIO, block_cap: int, offset: int) -> Iterator[Frame]:
     size = f.seek(0, 2)
     while offset < size:
         f.seek(offset)
-        head = f.read(MAX_HEADER + 4 + CHUNK)
+        head = f.read(HEAD)
+        if len(head) == HEAD and b"\r\n\r\n" not in head:
+            head += f.read(MAX_HEADER + 4 - HEAD)
         if not head.strip(b"\r\n"):
             return  # trailing blank lines are no record
         if not head.startswith(b"WARC/") and head.lstrip(b"\r\n").startswith(b"WARC/"):

@@ -24,6 +24,7 @@ from lmsci.config import Config
 from lmsci.crawl.documents import shard_name
 from lmsci.crawl.extract import CorruptShard, extract_shard
 from lmsci.crawl.jsonl import read_shard
+from lmsci.crawl.remote import is_url
 from lmsci.curate import filter as filt
 from lmsci.curate import pii, quality
 from lmsci.curate.registry import FILTERS
@@ -31,8 +32,8 @@ from lmsci.curate.tag import tag
 from lmsci.dedup import local
 from lmsci.ledger import Ledger
 
-COLUMNS = {"doc_id": pl.String, "record_id": pl.String, "url": pl.String, "kept": pl.Boolean, "reason": pl.String, "lang": pl.String,
-           "lang_score": pl.Float64, "dup_of": pl.String, "text": pl.String}
+COLUMNS = {"doc_id": pl.String, "record_id": pl.String, "url": pl.String, "kept": pl.Boolean, "reason": pl.String,
+           "lang": pl.String, "lang_score": pl.Float64, "dup_of": pl.String, "text": pl.String}
 
 
 def _rows(df: pl.DataFrame, kept: bool, reason: str | None = None) -> pl.DataFrame:
@@ -78,7 +79,7 @@ def train_quality(extracted: list[pl.DataFrame], cfg: Config, out: Path, root: P
     for name in cfg.quality.positive_sources:
         src = cfg.sources[name]
         for p in src.paths:
-            path = Path(root or ".") / p
+            path = p if is_url(p) else Path(root or ".") / p
             docs = (extract_shard(name, path, cfg.extract) if src.kind == "warc"
                     else read_shard(name, path, cfg.extract.on_corrupt))[0]
             positives.append(docs.select("id", "text"))
@@ -91,7 +92,12 @@ def train_quality(extracted: list[pl.DataFrame], cfg: Config, out: Path, root: P
 def _extract(warcs: list[str | Path], cfg: Config, source: str):
     """Extract every readable file: ([(shard, kept)], [dropped rows], [ledgers], [failed files])."""
     extracted, dropped, ledgers, failed = [], [], [], []
+    names: dict[str, str] = {}
     for path in warcs:
+        if (first := names.setdefault(shard_name(path), str(path))) != str(path):
+            failed.append({"file": str(path), "error": f"{path}: same shard name as {first}, so their document ids "
+                           "would collide; rename one"})
+            continue
         try:
             docs, drop, led = extract_shard(source, path, cfg.extract)
         except CorruptShard as e:

@@ -8,12 +8,14 @@ user adds). GPT-3 cut the colliding span out of the document; here the whole doc
 (reason ``decontam/contaminated``), so every token trained on is untouched text.
 
 The index scales by being a file, not a set of tuples: every evaluation n-gram is hashed to 64 bits
-and the distinct hashes are stored once, sorted, as a ``uint64`` ``.npy`` (:func:`build`, the
-``decontam_index`` rule). Every tokenize job memory-maps it (:meth:`Index.load`) and looks a training
+and the distinct hashes are stored once, sorted, as a ``uint64`` ``.npy`` (:func:`write_index`, an
+external sort with bounded memory, run once by the ``decontam_index`` rule). Every tokenize job memory-maps it (:meth:`Index.load`) and looks a training
 document's n-gram hashes up with ``np.searchsorted`` — O(m log N) per document, no per-job load.
 
-Hash: each word is hashed with BLAKE2b to 64 bits, and the ``ngram`` word hashes of a window are
-chained through the splitmix64 finaliser (Steele et al. 2014), vectorised over the windows.
+Hash: each word is hashed with BLAKE2b to 64 bits; the ``ngram`` word hashes of a window are chained
+as ``h = (h ^ word) · M`` (M odd: each step is a bijection of the state for a fixed word and of the
+word for a fixed state, so n-grams that differ in one word never collide) and finished with the
+splitmix64 finaliser (Steele et al. 2014), vectorised over the windows.
 Collision probability, modelling the hash as a uniform 64-bit function: a training document with
 ``m`` distinct n-grams, against an index of ``N`` distinct n-grams, shows a false overlap with
 probability ≤ m·N / 2^64 — e.g. m = 10^4 (a long web page), N = 10^9 (a billion held-out n-grams):
@@ -29,9 +31,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import operator
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -44,7 +48,9 @@ REASON = "decontam/contaminated"
 _WORD = re.compile(r"\w+")
 _START = np.uint64(0x9E3779B97F4A7C15)  # splitmix64's increment (golden ratio): the chain's start value
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-HASH = "blake2b64-words/splitmix64-chain"  # recorded in the index meta: a change makes old indexes stale
+HASH = "blake2b64-words/xor-multiply-chain/splitmix64"  # recorded in the index meta: a change makes old indexes stale
+RUN_BYTES = 256 << 20  # hashes buffered in memory (and per merged range) by write_index: its memory bound
+_EMPTY = np.zeros(0, dtype=np.uint64)
 
 
 def words(text: str) -> list[str]:
@@ -52,9 +58,20 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-@lru_cache(maxsize=1 << 20)
-def _word_hash(word: str) -> int:
-    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+_CACHE: dict[str, int] = {}  # word → hash, for the words of a job (cleared at CACHE_WORDS: bounded memory)
+CACHE_WORDS = 1 << 20
+
+
+def _word_hashes(w: list[str]) -> np.ndarray:
+    """BLAKE2b-64 of each word; each distinct word hashed once (set and itemgetter run in C)."""
+    new = set(w).difference(_CACHE)
+    if len(_CACHE) + len(new) > CACHE_WORDS:
+        _CACHE.clear()
+        new = set(w)
+    for word in new:
+        _CACHE[word] = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+    got = operator.itemgetter(*w)(_CACHE)
+    return np.array(got if len(w) > 1 else (got,), dtype=np.uint64)
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
@@ -65,16 +82,21 @@ def _mix(z: np.ndarray) -> np.ndarray:
 
 def ngram_hashes(text: str, n: int) -> np.ndarray:
     """The distinct 64-bit hashes of ``text``'s word n-grams, sorted (empty below ``n`` words)."""
+    return np.unique(_window_hashes(text, n))
+
+
+def _window_hashes(text: str, n: int) -> np.ndarray:
+    """One hash per n-word window, in text order (repeats included)."""
     w = words(text)
     m = len(w) - n + 1
     if m <= 0:
-        return np.zeros(0, dtype=np.uint64)
-    wh = np.fromiter((_word_hash(x) for x in w), dtype=np.uint64, count=len(w))
+        return _EMPTY
+    wh = _word_hashes(w)
     h = np.full(m, _START, dtype=np.uint64)
     with np.errstate(over="ignore"):  # uint64 arithmetic wraps mod 2^64 by design
-        for k in range(n):
-            h = _mix(h ^ wh[k:k + m])
-    return np.unique(h)
+        for k in range(n):  # each step a bijection of the state and of the word: see the module docstring
+            h = (h ^ wh[k:k + m]) * _M1
+    return _mix(h)
 
 
 @dataclass
@@ -109,9 +131,9 @@ class Index:
         """Distinct n-grams ``text`` shares with the evaluation texts."""
         if not len(self.hashes):
             return 0
-        h = ngram_hashes(text, self.ngram)
+        h = _window_hashes(text, self.ngram)  # deduplicated after the lookup: hits are few, windows many
         pos = np.minimum(np.searchsorted(self.hashes, h), len(self.hashes) - 1)
-        return int(np.count_nonzero(self.hashes[pos] == h))
+        return len(np.unique(h[self.hashes[pos] == h]))
 
     def contaminated(self, text: str) -> int:
         """The overlap count when it reaches ``min_overlaps``, else 0."""
@@ -127,21 +149,70 @@ class Index:
         path = Path(path)
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:
-                np.save(f, np.ascontiguousarray(self.hashes, dtype=np.uint64), allow_pickle=False)
+                np.save(f, np.ascontiguousarray(self.hashes, dtype="<u8"), allow_pickle=False)
         write_json(path.with_suffix(".json"), {"ngram": self.ngram, "hash": HASH, "texts": self.texts,
                                                "short_texts": self.short_texts, "ngrams": len(self.hashes)})
 
 
 def build(held_out: Iterable[str], cfg: DecontamConfig, extra: Iterable[str | Path] = ()) -> Index:
-    """Index the held-out texts plus the texts of each ``extra`` file. Memory: 8 bytes per evaluation
-    n-gram (twice while sorting) — the held-out split is ``split.valid_fraction`` of the corpus."""
+    """Index the held-out texts plus the texts of each ``extra`` file, in memory (8 bytes per evaluation
+    n-gram, twice while sorting); :func:`write_index` is the same with bounded memory, on disk."""
     parts, texts, short = [], 0, 0
     for text in _chain(held_out, extra):
         h = ngram_hashes(text, cfg.ngram)
         texts, short = texts + 1, short + (not len(h))
         parts.append(h)
-    hashes = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
+    hashes = np.unique(np.concatenate(parts)) if parts else _EMPTY
     return Index(cfg.ngram, cfg.min_overlaps, hashes, texts, short)
+
+
+def write_index(held_out: Iterable[str], cfg: DecontamConfig, out: str | Path, extra: Iterable[str | Path] = (),
+                run_bytes: int = RUN_BYTES) -> Index:
+    """:func:`build` + :meth:`Index.save` with memory bounded by ``run_bytes``, whatever the held-out size.
+
+    An external sort: hashes are buffered until ``run_bytes``, then sorted, deduplicated and spilled as
+    a run file beside ``out``; the runs are merged one hash range at a time (the hashes are uniform, so
+    each range holds about ``run_bytes``) straight into the ``.npy``. The file is byte-identical to
+    the in-memory build's for any ``run_bytes``. Returns the index, memory-mapped from ``out``."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.runs") as tmp:
+        runs, buf, held, texts, short = [], [], 0, 0, 0
+        for text in _chain(held_out, extra):
+            h = ngram_hashes(text, cfg.ngram)
+            texts, short = texts + 1, short + (not len(h))
+            buf.append(h)
+            held += len(h)
+            if held * 8 >= run_bytes:
+                runs.append(_spill(np.unique(np.concatenate(buf)), Path(tmp) / f"run-{len(runs):06d}.npy"))
+                buf, held = [], 0
+        if held:
+            runs.append(_spill(np.unique(np.concatenate(buf)), Path(tmp) / f"run-{len(runs):06d}.npy"))
+        maps = [np.load(r, mmap_mode="r") for r in runs]
+        ranges = max(1, -(-sum(len(m) for m in maps) * 8 // run_bytes))
+        edges = [np.uint64(b * 2**64 // ranges) for b in range(ranges)]
+        n = 0
+        with open(Path(tmp) / "merged.raw", "wb") as f:
+            for b in range(ranges):
+                cut = [(int(np.searchsorted(m, edges[b])), len(m) if b + 1 == ranges else
+                        int(np.searchsorted(m, edges[b + 1]))) for m in maps]
+                part = np.unique(np.concatenate([m[i:j] for m, (i, j) in zip(maps, cut)] or [_EMPTY]))
+                f.write(part.astype("<u8").tobytes())
+                n += len(part)
+        del maps
+        with atomic_path(out) as final, open(final, "wb") as f:
+            np.lib.format.write_array_header_1_0(f, {"descr": np.lib.format.dtype_to_descr(np.dtype("<u8")),
+                                                     "fortran_order": False, "shape": (n,)})
+            with open(Path(tmp) / "merged.raw", "rb") as raw:
+                shutil.copyfileobj(raw, f)
+    write_json(out.with_suffix(".json"), {"ngram": cfg.ngram, "hash": HASH, "texts": texts, "short_texts": short,
+                                          "ngrams": n})
+    return Index.load(out, cfg)
+
+
+def _spill(hashes: np.ndarray, path: Path) -> Path:
+    np.save(path, hashes, allow_pickle=False)
+    return path
 
 
 def _chain(held_out: Iterable[str], extra: Iterable[str | Path]):

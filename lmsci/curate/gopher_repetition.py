@@ -78,23 +78,69 @@ def _find_duplicates(parts: list[str]) -> tuple[int, int]:
     return n, chars
 
 
-def _greedy_dup_chars(words: list[str], n: int) -> int:
-    """Characters of n-grams (words concatenated) seen earlier, scanning left to right and jumping
-    past each repeat (datatrove's find_all_duplicate)."""
-    grams = list(map("".join, zip(*(words[k:] for k in range(n)))))
-    if len(set(grams)) == len(grams):  # no n-gram repeats: nothing to scan
+_M64 = (1 << 64) - 1
+_BASE = 0x100000001B3  # odd (the 64-bit FNV prime): a polynomial string hash mod 2**64
+_WORD_HASH: dict[str, tuple[int, int]] = {}  # word -> (hash of its characters, BASE**len mod 2**64)
+
+
+def _joined_hashes(uniq: list[str], ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per word (``uniq[ids]``): the polynomial hash of its characters and BASE**len, so that the
+    hash of words joined without spaces (datatrove's n-gram key: ("ab", "c") equals ("a", "bc")) is
+    built from the words' hashes: h(a + b) = h(a) * BASE**len(b) + h(b). Equal joins hash equal;
+    two different joins of a page collide with probability ~ positions**2 / 2**64."""
+    for w in uniq:
+        if w not in _WORD_HASH:
+            if len(_WORD_HASH) > 2_000_000:  # bound memory on long runs
+                _WORD_HASH.clear()
+            h = 0
+            for ch in w:
+                h = (h * _BASE + ord(ch)) & _M64
+            _WORD_HASH[w] = (h, pow(_BASE, len(w), 1 << 64))
+    hp = np.array(list(map(_WORD_HASH.__getitem__, uniq)), dtype=np.uint64).reshape(-1, 2)
+    return hp[ids, 0], hp[ids, 1]
+
+
+def _greedy_dup_chars(key: np.ndarray, chars: np.ndarray, n: int) -> int:
+    """datatrove's find_all_duplicate on n-gram keys: scanning left to right, an n-gram seen at an
+    earlier scanned position counts its characters and the scan jumps n words, so the n-1 positions
+    it jumps over are never scanned (nor remembered). Only positions whose key occurred before
+    need a look; everything else is a first occurrence."""
+    m = len(key)
+    if not m:
         return 0
-    seen: set[str] = set()
-    chars = i = 0
-    while i < len(grams):
-        g = grams[i]
-        if g in seen:
-            chars += len(g)
-            i += n
+    by_key = np.argsort(key, kind="stable")  # positions grouped by key, ascending within a key
+    sorted_key = key[by_key]
+    starts = np.flatnonzero(np.concatenate([[True], sorted_key[1:] != sorted_key[:-1]]))
+    if len(starts) == m:  # every n-gram distinct
+        return 0
+    is_start = np.zeros(m, dtype=np.int64)
+    is_start[starts] = 1
+    group_of_sorted = np.cumsum(is_start) - 1
+    inverse = np.empty(m, dtype=np.int64)
+    inverse[by_key] = group_of_sorted
+    first = by_key[starts]
+    candidates = np.flatnonzero(first[inverse] < np.arange(m))
+    group = starts
+    skipped: set[int] = set()
+    total = scan = 0
+    for c in candidates.tolist():
+        if c < scan:  # jumped over
+            continue
+        k = inverse[c]
+        j = group[k]
+        seen = False
+        while (p := int(by_key[j])) < c:
+            if p not in skipped:
+                seen = True
+                break
+            j += 1
+        if seen:
+            total += int(chars[c])
+            skipped.update(range(c + 1, c + n))
+            scan = c + n
         else:
-            seen.add(g)
-            i += 1
-    return chars
+            scan = c + 1
+    return total
 
 
 def _datatrove(text: str, lang: str) -> dict[str, float]:
@@ -106,14 +152,31 @@ def _datatrove(text: str, lang: str) -> dict[str, float]:
     a = {"dup_para_frac": dup_paras / len(paras), "dup_para_char_frac": para_chars / total,
          "dup_line_frac": dup_lines / len(lines), "dup_line_char_frac": line_chars / total}
     words = W.words(text, lang)
+    lens = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    cum = np.concatenate([[0], np.cumsum(lens)])  # characters of words[i:i+n] = cum[i+n] - cum[i]
+    uniq = list(dict.fromkeys(words))
+    index = {w: i for i, w in enumerate(uniq)}
+    ids = np.fromiter(map(index.__getitem__, words), dtype=np.int64, count=len(words))
+    coded = ids.astype(np.uint64) + np.uint64(1)
     for n in TOP_NS:
         top = 0
         if len(words) >= n:  # the most frequent n-gram, ties to the first seen; spaces join its words
-            gram, count = Counter(zip(*(words[k:] for k in range(n)))).most_common(1)[0]
-            top = (sum(map(len, gram)) + n - 1) * count
+            key = np.zeros(len(words) - n + 1, dtype=np.uint64)
+            for j in range(n):
+                key = key * _MULT + coded[j:len(coded) - n + 1 + j]
+            _, first, counts = np.unique(key, return_index=True, return_counts=True)
+            best = counts.max()
+            i = int(first[counts == best].min())
+            top = (int(cum[i + n] - cum[i]) + n - 1) * int(best)
         a[f"top_{n}gram_char_frac"] = top / total
+    h, p = _joined_hashes(uniq, ids)
+    key = h.copy()  # hash of words[i:i+n] joined; grown one word at a time
+    for n in range(2, max(DUP_NS) + 1):
+        key = key[:max(len(words) - n + 1, 0)] * p[n - 1:] + h[n - 1:]
+        if n in DUP_NS:
+            a[f"dup_{n}gram_char_frac"] = _greedy_dup_chars(key, cum[n:] - cum[:-n], n) / total
     for n in DUP_NS:
-        a[f"dup_{n}gram_char_frac"] = _greedy_dup_chars(words, n) / total
+        a.setdefault(f"dup_{n}gram_char_frac", 0.0)
     return a
 
 
@@ -136,8 +199,10 @@ def _paper(text: str, lang: str) -> dict[str, float]:
         "dup_line_frac": len(dup_lines) / max(len(lines), 1),
         "dup_line_char_frac": _word_chars(dup_lines) / total,
     }
-    ids = {w: i for i, w in enumerate(dict.fromkeys(words))}
-    coded = np.fromiter((ids[w] + 1 for w in words), dtype=np.uint64, count=len(words))
+    uniq = list(dict.fromkeys(words))
+    index = {w: i for i, w in enumerate(uniq)}
+    ids = np.fromiter(map(index.__getitem__, words), dtype=np.int64, count=len(words))
+    coded = ids.astype(np.uint64) + np.uint64(1)
     lens = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
     gram_chars = np.concatenate([[0], np.cumsum(lens)])  # chars of words[i:i+n] = gram_chars[i+n] - gram_chars[i]
     for n in TOP_NS:

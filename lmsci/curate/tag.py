@@ -35,23 +35,31 @@ def tag(df: pl.DataFrame, filters: list[str], source: str, shard: str,
     texts = df["text"].to_list()
     langs = ["en"] * len(texts)
     for name in sorted(filters, key=lambda f: f != "langid"):  # langid first: the others read its language
+        if name in CONFIGURED:
+            continue
         mod, pre = FILTERS[name], prefix(name)
         if name == "quality":
             if quality_model is None:
                 raise ValueError(f"tag {source}/{shard}: the quality filter needs a trained model (--quality-model)")
             measure = mod.scorer(quality_model)
-        elif name in CONFIGURED:
-            measure = functools.partial(mod.measure, cfg=sections.get(name))
         else:
             measure = mod.measure
-        with_lang = name in CONFIGURED
         cols = columns[name] = {}
-        for i, text in enumerate(tqdm(texts, desc=f"tag {name} {source}/{shard}", unit="doc", leave=False,
-                                      mininterval=2)):
-            for k, v in (measure(text, lang=langs[i]) if with_lang else measure(text)).items():
+        for text in tqdm(texts, desc=f"tag {name} {source}/{shard}", unit="doc", leave=False, mininterval=2):
+            for k, v in measure(text).items():
                 cols.setdefault(pre + k, []).append(v)
         if name == "langid":
             langs = list(cols["lang"])
+    # The heuristic filters page by page: they share the page's words (lmsci.curate.words.words).
+    heuristic = {name: functools.partial(FILTERS[name].measure, cfg=sections.get(name))
+                 for name in filters if name in CONFIGURED}
+    for name in heuristic:
+        columns[name] = {}
+    for text, lang in zip(tqdm(texts, desc=f"tag {source}/{shard}", unit="doc", leave=False, mininterval=2), langs):
+        for name, measure in heuristic.items():
+            cols, pre = columns[name], prefix(name)
+            for k, v in measure(text, lang=lang).items():
+                cols.setdefault(pre + k, []).append(v)
     for text in texts:
         led.keep(len(text))
     return df.with_columns(pl.Series(k, v) for name in filters for k, v in columns[name].items()), led

@@ -3,11 +3,11 @@
 English: the token boundaries of ``spacy.blank("en")`` — the word tokenizer datatrove 0.10.1's
 Gopher, C4 and FineWeb filters use — replayed without spaCy. spaCy's tokenizer is a loop over
 whitespace-separated chunks that strips prefixes and suffixes and splits infixes by three regexes,
-with a table of special cases (``don't`` -> ``do`` ``n't``); :func:`english_tokens` runs that loop
+with a table of special cases (``don't`` -> ``do`` ``n't``); :func:`english_words` runs that loop
 with the same regexes and table (``data/spacy_en.json``, dumped from spaCy 3.8.18 by
 ``scripts/datatrove_golden.py``) and caches each distinct chunk, as spaCy does. A page repeats
-most of its chunks, so the sample crawl's ~400 k chunks cost one dictionary look-up each; the
-parity test checks the tokens against spaCy's on every page of the sample crawl.
+most of its chunks, so most of the sample crawl's ~400 k chunks cost one dictionary look-up; the
+tests check the tokens against spaCy's on every page of the sample crawl (golden digests).
 :func:`sentence_count` replays spaCy's rule-based ``sentencizer`` (C4 counts sentences with it).
 
 Languages without spaces between words (FineWeb-2, Penedo et al. 2025, uses the segmenters
@@ -16,8 +16,9 @@ Japanese with Janome's IPADIC lattice (datatrove: SudachiPy; its dictionary whee
 Janome's 20 MB), Thai with PyThaiNLP's ``newmm-safe`` (as datatrove). Korean writes spaces
 between words (eojeol): its words are whitespace/punctuation splits here, where datatrove splits
 morphemes with Kiwi (a 100 MB model) — Korean thresholds in configs/multilingual.yaml are set
-for eojeol. Every other language splits as spaCy's language-neutral rules would at whitespace
-and punctuation (:func:`generic_tokens`).
+for eojeol. Every other language splits at whitespace and punctuation with one regex, words
+keeping inner apostrophes, dots and hyphens (:func:`generic_tokens`; datatrove loads spaCy's
+tokenizer of that language, so non-English counts are close to datatrove's, not equal).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import functools
 import json
 import re
 import unicodedata
+from itertools import chain
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -42,6 +44,7 @@ class _SpacyEnglish:
         self.special = {k: tuple(v) for k, v in tables["special"].items()}
         self.punct_chars = frozenset(tables["punct_chars"])
         self.cache: dict[str, tuple[str, ...]] = {}
+        self.classes: dict[str, str] = {}  # chunk -> its tokens' sentencizer classes (sentence_count)
         # Special cases containing an affix or infix are also matched over the token stream
         # (spaCy's _apply_special_cases), as the token sequence affix splitting gives them.
         self.patterns: dict[str, list[tuple[str, ...]]] = {}
@@ -56,6 +59,8 @@ class _SpacyEnglish:
         last = -1
         while s and len(s) != last:
             if specials and s in self.special:
+                break
+            if s.isalpha():  # no affix rule matches letters only (see _tokenize)
                 break
             last = len(s)
             m = self.prefix(s)
@@ -85,11 +90,17 @@ class _SpacyEnglish:
     def _tokenize(self, chunk: str, specials: bool = True) -> tuple[str, ...]:
         if specials and chunk in self.special:
             return self.special[chunk]
+        if chunk.isalpha():
+            # No prefix, suffix, infix or URL rule matches a string of letters only (checked on
+            # random strings of every script, tests/curate/test_words.py): one token.
+            return (chunk,)
         prefixes, s, suffixes = self._split_affixes(chunk, specials)
         out = prefixes
         if s:
             if specials and s in self.special:
                 out.extend(self.special[s])
+            elif s.isalpha():
+                out.append(s)
             elif self.url(s):
                 out.append(s)
             else:
@@ -142,12 +153,13 @@ class _SpacyEnglish:
         return toks
 
     def words(self, text: str) -> list[str]:
-        out: list[str] = []
-        cache, chunk = self.cache, self.chunk
-        for c in text.split():  # whitespace tokens are dropped by datatrove's strip_strings anyway
-            toks = cache.get(c)
-            out.extend(toks if toks is not None else chunk(c))
-        return out
+        chunks = text.split()  # whitespace tokens are dropped by datatrove's strip_strings anyway
+        found = list(map(self.cache.get, chunks))
+        if None in found:
+            for i, c in enumerate(chunks):
+                if found[i] is None:
+                    found[i] = self.chunk(c)
+        return list(chain.from_iterable(found))
 
     def tokens(self, text: str) -> list[str]:
         """All tokens, whitespace tokens included (spaCy: a single ' ' after a token is not one)."""
@@ -165,11 +177,16 @@ class _SpacyEnglish:
 
 
 _CHUNKS = re.compile(r"\s+|\S+")
+# Sentencizer classes of a token: P in its punctuation list, p other punctuation, w anything else.
+# A sentence ends at the first w after a P (only punctuation between): one match of P[Pp]*w.
+_BOUNDARY = re.compile(r"P[Pp]*w")
 
 
 @functools.cache
 def _english() -> _SpacyEnglish:
-    return _SpacyEnglish(json.loads((DATA / "spacy_en.json").read_text(encoding="utf-8")))
+    tables = json.loads((DATA / "spacy_en.json").read_text(encoding="utf-8"))
+    assert all(len(c) == 1 for c in tables["punct_chars"]), "sentence_count assumes one-character marks"
+    return _SpacyEnglish(tables)
 
 
 def english_words(text: str) -> list[str]:
@@ -177,8 +194,14 @@ def english_words(text: str) -> list[str]:
     return _english().words(text)
 
 
+@functools.lru_cache(maxsize=100_000)
 def _is_punct(token: str) -> bool:
+    """spaCy's IS_PUNCT lexical attribute: every character in a Unicode punctuation category."""
     return all(unicodedata.category(c).startswith("P") for c in token)
+
+
+def _token_class(eng: _SpacyEnglish, tok: str) -> str:
+    return "P" if tok in eng.punct_chars else "p" if _is_punct(tok) else "w"
 
 
 def sentence_count(text: str) -> int:
@@ -187,15 +210,19 @@ def sentence_count(text: str) -> int:
     A sentence ends after a token in the sentencizer's punctuation list once a token follows that
     is neither punctuation nor in the list (spacy/pipeline/sentencizer.pyx)."""
     eng = _english()
-    n, seen_period = 1, False
-    for tok in eng.tokens(text):
-        in_punct = tok in eng.punct_chars
-        if seen_period and not in_punct and not _is_punct(tok):
-            n += 1
-            seen_period = False
-        elif in_punct:
-            seen_period = True
-    return n
+    if eng.punct_chars.isdisjoint(text):  # the list holds single characters: no token can be one
+        return 1
+    chunks = text.split()
+    if " ".join(chunks) == text:  # single spaces only: no whitespace tokens, classes per chunk
+        parts = list(map(eng.classes.get, chunks))
+        if None in parts:
+            for i, c in enumerate(chunks):
+                if parts[i] is None:
+                    if len(eng.classes) > 1_000_000:  # bound memory on long runs
+                        eng.classes.clear()
+                    parts[i] = eng.classes[c] = "".join(_token_class(eng, t) for t in eng.chunk(c))
+        return 1 + len(_BOUNDARY.findall("".join(parts)))
+    return 1 + len(_BOUNDARY.findall("".join(_token_class(eng, t) for t in eng.tokens(text))))
 
 
 _GENERIC = re.compile(r"\w+(?:['’.\-]\w+)*|[^\w\s]", re.UNICODE)
@@ -245,17 +272,12 @@ def thai_words(text: str) -> list[str]:
     return _strip(word_tokenize(text, keep_whitespace=False, engine="newmm-safe"))
 
 
-def words(text: str, lang: str = "en") -> list[str]:
-    """The words of ``text`` in language ``lang`` (ISO 639-1), punctuation tokens included."""
-    if lang == "en":
-        return english_words(text)
-    if lang == "zh":
-        return chinese_words(text)
-    if lang == "ja":
-        return japanese_words(text)
-    if lang == "th":
-        return thai_words(text)
-    return generic_tokens(text)
+@functools.lru_cache(maxsize=4)
+def words(text: str, lang: str = "en") -> tuple[str, ...]:
+    """The words of ``text`` in language ``lang`` (ISO 639-1), punctuation tokens included. The last
+    few pages are remembered: tag measures a page with every filter in turn."""
+    split = {"en": english_words, "zh": chinese_words, "ja": japanese_words, "th": thai_words}.get(lang, generic_tokens)
+    return tuple(split(text))
 
 
 @functools.cache

@@ -28,12 +28,13 @@ CC_SNAPSHOT_RECORDS = 3_000_000_000
 SCALE_JSON = Path("reports/bench/scale.json")
 
 # Rules whose work is bounded by config (a sample, a step count), not by the size of the crawl.
-FIXED = ("train_tokenizer", "train_quality", "mix", "train_model", "evaluate", "evaluate_checkpoints", "export_hf",
-         "eval_tasks", "lm_eval", "build_report", "sweep_train", "sweep_evaluate", "scaling_fit")
-# Pipeline order for the table; a rule not named here follows, alphabetically.
-ORDER = ("extract", "train_quality", "tag", "filter", "pii", "dedup_hashes", "dedup_groups", "dedup_exact",
-         "dedup_apply", "minhash_signatures", "minhash_buckets", "minhash_clusters", "dedup_minhash",
-         "train_tokenizer", "decontam_index", "tokenize", "merge_tokens", "mix", *FIXED[3:])
+FIXED = ("train_tokenizer", "train_quality", "split_fallback", "decontam_index", "mix", "train_model",
+         "publish_checkpoints", "evaluate", "evaluate_checkpoints", "export_hf", "eval_tasks", "lm_eval",
+         "build_report", "sweep_train", "sweep_evaluate", "scaling_fit")
+# Pipeline order for the table (workflow/rules/*.smk); a rule not named here follows, alphabetically.
+ORDER = ("extract", "train_quality", "tag", "filter", "pii", "dedup_exact_hashes", "dedup_exact_groups",
+         "dedup_exact", "minhash_signatures", "minhash_buckets", "minhash_clusters", "dedup_minhash",
+         "train_tokenizer", "split_fallback", "decontam_index", "tokenize", "merge_tokens", "mix", *FIXED[5:])
 
 
 class CostError(ValueError):

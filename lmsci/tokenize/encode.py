@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from lmsci.curate import decontam
@@ -57,16 +58,22 @@ def tokenize(df: pl.DataFrame, *, encoder: Encoder, eod: int, source: str, shard
     for i in range(0, len(members), BATCH):
         chunk = members[i:i + BATCH]
         encoded.update(zip(chunk, (ids + [eod] for ids in encoder([texts[j] for j in chunk]))))
-    rows = []
+    cols: dict[str, list] = {"id": [], "split": [], "index": [], "tokens": []}
+    order = []
     for name in SPLITS:
         part = [j for j in members if splits[j] == name]
-        rows += [{"id": ids[j], "split": name, "index": k, "tokens": len(encoded[j]), "ids": encoded[j]}
-                 for k, j in enumerate(part)]
+        order += part
+        cols["id"] += [ids[j] for j in part]
+        cols["split"] += [name] * len(part)
+        cols["index"] += range(len(part))
+        cols["tokens"] += [len(encoded[j]) for j in part]
         led.extra[f"{name}_documents"] = len(part)
         led.extra[f"{name}_tokens"] = sum(len(encoded[j]) for j in part)
     for j in members:
         led.keep(len(texts[j]))
-    kept = pl.DataFrame(rows, schema={**LINEAGE_SCHEMA, "ids": pl.List(pl.Int64)}).sort("id")
+    # Built column by column: a frame from per-row dicts costs more than the encoding itself.
+    kept = pl.DataFrame(cols, schema=LINEAGE_SCHEMA).with_columns(
+        pl.Series("ids", [encoded[j] for j in order], dtype=pl.List(pl.Int64))).sort("id")
     return kept, dropped_frame(drops, {"overlaps": pl.Int64}), led
 
 
@@ -74,7 +81,10 @@ def write_datasets(kept: pl.DataFrame, out_dir: str | Path, vocab_size: int) -> 
     """``kept``'s token ids as ``out_dir/{train,valid}.{bin,idx}``, in each split's index order."""
     for name in SPLITS:
         part = kept.filter(pl.col("split") == name).sort("index")
-        indexed.write(Path(out_dir) / name, part["ids"].to_list(), vocab_size)
+        flat = part["ids"].explode().to_numpy() if part.height else np.zeros(0, dtype=np.int64)
+        ends = np.cumsum(part["tokens"].to_numpy())
+        indexed.write(Path(out_dir) / name, (flat[e - n:e] for e, n in zip(ends, part["tokens"].to_numpy())),
+                      vocab_size)
 
 
 def stage(df: pl.DataFrame, *, out_dir: str | Path, tokenizer: str | Path, **kw) -> Result:

@@ -20,8 +20,8 @@ def dtype_for(vocab_size: int):
     return np.uint16 if vocab_size < 65500 else np.int32
 
 
-def write(prefix: str | Path, documents: Iterable[list[int]], vocab_size: int) -> int:
-    """Write one document per item (EOD already appended); atomic for the .bin/.idx pair."""
+def write(prefix: str | Path, documents: Iterable[list[int] | np.ndarray], vocab_size: int) -> int:
+    """Write one document per item (EOD already appended; a list or an int64 array); atomic for the pair."""
     prefix = Path(prefix)
     prefix.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(prefix)                   # .<name>.tmp<pid>.{bin,idx} of a killed attempt
@@ -29,7 +29,7 @@ def write(prefix: str | Path, documents: Iterable[list[int]], vocab_size: int) -
     builder = IndexedDatasetBuilder(f"{tmp}.bin", dtype=dtype_for(vocab_size))
     n = 0
     for ids in documents:
-        builder.add_item(torch.tensor(ids, dtype=torch.int64))
+        builder.add_item(torch.from_numpy(ids) if isinstance(ids, np.ndarray) else torch.tensor(ids, dtype=torch.int64))
         builder.end_document()
         n += 1
     builder.finalize(f"{tmp}.idx")

@@ -68,11 +68,11 @@ def write(path: Path, records: list[bytes], gz: bool = True) -> list[int]:
     return offsets
 
 
-@pytest.fixture
-def damaged(tmp_path):
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory):
     """name -> (path, offsets of its records, {record index: expected drop reason}); the good pages are
-    named p<k> and every readable one must be kept."""
-    out = {}
+    named p<k> and every readable one must be kept. Read-only for the tests that use it."""
+    tmp_path, out = tmp_path_factory.mktemp("damaged"), {}
 
     def add(name, records, damage, gz=True):
         path = tmp_path / f"{name}.warc{'.gz' if gz else ''}"

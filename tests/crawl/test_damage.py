@@ -3,6 +3,8 @@ names) — every readable record is in decisions.parquet, each damaged one has i
 that cannot be read are one error line each, and the ledger adds up."""
 from __future__ import annotations
 
+import contextlib
+import io
 from collections import Counter
 
 import polars as pl
@@ -15,8 +17,10 @@ from lmsci.crawl.documents import doc_id, shard_name
 FILES = ("clean", "overrun", "overrun-plain", "big-header", "cut-tail", "bad-crc", "same-record-id")
 
 
-@pytest.fixture
-def run(damaged, repo, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def run(damaged, repo, tmp_path_factory):
+    """One ``lmsci curate`` call on all of them: (exit status, stderr lines, decisions, ledger, bad files)."""
+    tmp_path = tmp_path_factory.mktemp("curate-damaged")
     cfg = config.read_yaml(repo / "config.yaml")
     cfg["sources"]["crawl"]["filters"] = ["langid"]  # no trained quality model needed for this test
     (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
@@ -24,11 +28,12 @@ def run(damaged, repo, tmp_path, capsys):
     empty.write_bytes(b"")
     not_gz.write_bytes(b"WARC/1.1\r\nplain bytes under a .gz name\r\n")
     paths = [str(damaged[n][0]) for n in FILES]
-    out = tmp_path / "out"
-    rc = cli.main(["curate", paths[0], str(empty), *paths[1:], str(not_gz), "--out", str(out),
-                   "--config", str(tmp_path / "cfg.yaml")])
-    err = capsys.readouterr().err.strip().splitlines()
-    return rc, err, pl.read_parquet(out / "decisions.parquet"), ledger.load(out / "ledger.json"), (empty, not_gz)
+    out, err = tmp_path / "out", io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc = cli.main(["curate", paths[0], str(empty), *paths[1:], str(not_gz), "--out", str(out),
+                       "--config", str(tmp_path / "cfg.yaml")])
+    return (rc, err.getvalue().strip().splitlines(), pl.read_parquet(out / "decisions.parquet"),
+            ledger.load(out / "ledger.json"), (empty, not_gz))
 
 
 def test_every_readable_record_is_decided_and_each_damaged_one_named(run, damaged):
@@ -76,3 +81,20 @@ def test_dup_of_names_a_unique_doc_id_when_record_ids_repeat(run, damaged):
     twins = decisions.filter(pl.col("doc_id").is_in([a, b])).sort("doc_id")
     assert twins["record_id"].n_unique() == 1  # the WARC-Record-ID alone cannot tell them apart
     assert twins["kept"].to_list() == [True, False] and twins["dup_of"].to_list() == [None, a]
+
+
+def test_two_files_with_one_shard_name_do_not_share_document_ids(damaged, tmp_path, repo, capsys):
+    """The second is refused with one line naming both; the first is curated."""
+    first = damaged["clean"][0]
+    (tmp_path / "again").mkdir()
+    second = tmp_path / "again" / first.name
+    second.write_bytes(first.read_bytes())
+    cfg = config.read_yaml(repo / "config.yaml")
+    cfg["sources"]["crawl"]["filters"] = ["langid"]
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    rc = cli.main(["curate", str(first), str(second), "--out", str(tmp_path / "o"),
+                   "--config", str(tmp_path / "cfg.yaml")])
+    errors = [ln for ln in capsys.readouterr().err.splitlines() if "error:" in ln]
+    assert rc == 1 and len(errors) == 1 and str(second) in errors[0] and str(first) in errors[0]
+    decisions = pl.read_parquet(tmp_path / "o" / "decisions.parquet")
+    assert decisions.height == len(damaged["clean"][1]) and decisions["doc_id"].n_unique() == decisions.height

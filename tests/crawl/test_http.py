@@ -25,6 +25,7 @@ ENCODED = {  # name -> (body on the wire, HTTP headers)
     "gzip": (gzip.compress(HTML, mtime=0), [("Content-Encoding", "gzip")]),
     "deflate": (zlib.compress(HTML), [("Content-Encoding", "deflate")]),
     "raw-deflate": (zlib.compress(HTML)[2:-4], [("Content-Encoding", "deflate")]),  # no zlib wrapper
+    "x-gzip": (gzip.compress(HTML, mtime=0), [("Content-Encoding", "x-gzip")]),  # RFC 9110: the same as gzip
     "br": (brotli.compress(HTML), [("Content-Encoding", "br")]),
     "chunked": (_chunked(HTML), [("Transfer-Encoding", "chunked")]),
     "chunked-gzip": (_chunked(gzip.compress(HTML, mtime=0)), [("Transfer-Encoding", "chunked"),
@@ -43,9 +44,11 @@ def test_encoded_bodies_extract_to_the_page_text(warc_of, name):
 
 def test_a_body_that_does_not_decode_is_dropped_with_a_reason(warc_of):
     path = warc_of("bad", [("bad", b"\x1f\x8b\x08\x00 not gzip at all", [("Content-Encoding", "gzip")], "text/html"),
+                           ("unknown", HTML, [("Content-Encoding", "compress")], "text/html"),
                            ("ok", HTML, [], "text/html")])
     kept, dropped, led = extract.extract_shard("crawl", path, CFG)
-    assert dropped["reason"].to_list() == ["error/http_decode"] and kept["url"].to_list() == ["https://example.org/ok"]
+    assert dropped["reason"].to_list() == ["error/http_decode"] * 2
+    assert kept["url"].to_list() == ["https://example.org/ok"]
 
 
 # The same sentences in three scripts, with no charset in the header or the page: detected from the bytes.
@@ -77,7 +80,7 @@ def test_declarations_win_over_detection():
 
 def test_control_characters_never_reach_the_text(warc_of):
     body = "<html><body><p>Bell\x07 and escape\x1b[31m red\x1b[0m, nel\x85 gone.</p></body></html>"
-    kept, _, _ = extract.extract_shard("crawl", warc_of("ctl", [("ctl", body.encode(), [], "text/html; charset=utf-8")]),
-                                       CFG)
+    path = warc_of("ctl", [("ctl", body.encode(), [], "text/html; charset=utf-8")])
+    kept, _, _ = extract.extract_shard("crawl", path, CFG)
     assert kept["text"][0].strip() == "Bell and escape[31m red[0m, nel gone."
     assert http.clean("a\r\nb\rc\x00d\x9fe\tf\x0bg") == "a\nb\ncde\tfg"

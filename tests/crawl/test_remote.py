@@ -2,8 +2,10 @@
 server on a free localhost port, spoken to through s3fs) — same documents as from disk (issue 9)."""
 from __future__ import annotations
 
+import http.server
 import io
 import socket
+import threading
 
 import polars as pl
 import pytest
@@ -95,3 +97,61 @@ def test_a_failed_read_is_retried_from_the_same_byte():
     never = remote.RetryingReader(lambda: _Flaky(data, [1] * 10), "s3://b/x", len(data), retries=2, backoff_s=0)
     with pytest.raises(OSError, match=r"s3://b/x: read at byte 0 failed 3 times"):
         never.read(10)
+
+
+class _Ranged(http.server.BaseHTTPRequestHandler):
+    """Serves ``files`` with byte ranges, as object stores and CDNs do; drops the connection on the
+    GETs listed in ``drop`` (by count), as a flaky network does."""
+
+    files: dict[str, bytes] = {}
+    drop: set[int] = set()
+    gets = 0
+
+    def log_message(self, *args):
+        pass
+
+    def do_HEAD(self):
+        data = self.files.get(self.path)
+        self.send_response(200 if data is not None else 404)
+        self.send_header("Content-Length", str(len(data or b"")))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+
+    def do_GET(self):
+        type(self).gets += 1
+        if self.gets in self.drop:
+            self.close_connection = True
+            return  # no response at all: the client sees the server disconnect
+        data = self.files.get(self.path)
+        if data is None:
+            self.send_error(404)
+            return
+        first, last = 0, len(data) - 1
+        if rng := self.headers.get("Range"):
+            a, b = rng.removeprefix("bytes=").split("-")
+            first, last = int(a), min(int(b) if b else last, last)
+        self.send_response(206 if rng else 200)
+        self.send_header("Content-Length", str(last + 1 - first))
+        if rng:
+            self.send_header("Content-Range", f"bytes {first}-{last}/{len(data)}")
+        self.end_headers()
+        self.wfile.write(data[first:last + 1])
+
+
+def test_warc_over_http_survives_dropped_connections(repo):
+    """An https:// (here http://) shard read through fsspec's HTTP filesystem from a server that drops
+    two of its connections: the same documents as from disk."""
+    local = repo / SHARDS["crawl"]
+    _Ranged.files, _Ranged.drop, _Ranged.gets = {"/c/shard-00000.warc.gz": local.read_bytes()}, {1, 2}, 0
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Ranged)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/c/shard-00000.warc.gz"
+        cfg = config.ExtractConfig(timeout_s=0)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(remote, "BACKOFF_S", 0.0)
+            far = extract.extract_shard("crawl", url, cfg)
+        assert _Ranged.gets >= 3 and far[0].equals(extract.extract_shard("crawl", local, cfg)[0])
+        assert remote.missing(url) == "" and "does not exist" in remote.missing(url.replace("00000", "00009"))
+    finally:
+        server.shutdown()

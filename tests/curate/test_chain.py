@@ -15,8 +15,8 @@ from lmsci import cli, config, ledger
 from lmsci.curate import pii
 
 SHARDS = ("data/sample/crawl/shard-00000.warc.gz", "data/sample/crawl/shard-00001.warc.gz")
-COLUMNS = {"doc_id": pl.String, "record_id": pl.String, "url": pl.String, "kept": pl.Boolean, "reason": pl.String, "lang": pl.String,
-           "lang_score": pl.Float64, "dup_of": pl.String, "text": pl.String}
+COLUMNS = {"doc_id": pl.String, "record_id": pl.String, "url": pl.String, "kept": pl.Boolean, "reason": pl.String,
+           "lang": pl.String, "lang_score": pl.Float64, "dup_of": pl.String, "text": pl.String}
 
 
 @pytest.fixture(scope="module")

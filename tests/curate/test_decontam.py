@@ -176,3 +176,18 @@ def test_verbs_check_every_sources_held_out_documents(tok, tmp_path, cfg):
             assert meta["ngrams"] > 0 and meta["texts"] == 1 + 1  # crawl's and wiki's held-out document
         else:
             assert dropped.height == 0 and stats["dropped"] == {}
+
+
+@pytest.mark.parametrize("run_bytes", [64, 8 * 1000, 1 << 30])
+def test_external_sort_writes_the_in_memory_index_byte_for_byte(tmp_path, run_bytes):
+    """write_index spills sorted runs of run_bytes and merges them range by range: the same file."""
+    rng = random.Random(5)
+    held = [" ".join(f"v{rng.randrange(400)}" for _ in range(rng.randrange(5, 80))) for _ in range(120)]
+    decontam.build(held, DecontamConfig()).save(tmp_path / "mem.npy")
+    index = decontam.write_index(iter(held), DecontamConfig(), tmp_path / "ext.npy", run_bytes=run_bytes)
+    assert (tmp_path / "ext.npy").read_bytes() == (tmp_path / "mem.npy").read_bytes()
+    assert (tmp_path / "ext.json").read_bytes() == (tmp_path / "mem.json").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ext.json", "ext.npy", "mem.json", "mem.npy"]  # no runs
+    assert index.overlaps(held[7]) == len(decontam.ngram_hashes(held[7], 13))
+    empty = decontam.write_index([], DecontamConfig(), tmp_path / "e.npy", run_bytes=run_bytes)
+    assert len(empty.hashes) == 0 and empty.overlaps(held[7]) == 0

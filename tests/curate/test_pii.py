@@ -114,8 +114,9 @@ def test_card_lookalikes_are_untouched(number):
     assert pii.redact(text, DEFAULT) == (text, NONE)
 
 
-@pytest.mark.parametrize("iban", ["DE89 3704 0044 0532 0130 00", "DE89370400440532013000", "GB82 WEST 1234 5698 7654 32",
-                                  "FR14 2004 1010 0505 0001 3M02 606", "NL91ABNA0417164300"])
+@pytest.mark.parametrize("iban", ["DE89 3704 0044 0532 0130 00", "DE89370400440532013000",
+                                  "GB82 WEST 1234 5698 7654 32", "FR14 2004 1010 0505 0001 3M02 606",
+                                  "NL91ABNA0417164300"])
 def test_ibans_valid_under_mod_97_are_replaced(iban):
     out, counts = pii.redact(f"Please transfer to {iban} by Friday.", DEFAULT)
     assert out == "Please transfer to <IBAN> by Friday." and counts == {**NONE, "iban": 1}
@@ -150,6 +151,7 @@ def test_regions_come_from_url_then_language_then_fallback():
     assert phone.regions(None, "https://shop.example.co.uk/") == ("GB",)
     assert phone.regions("en", None)[0] == "US" and "CA" not in phone.regions("en", "https://x.ca/")[1:]
     assert phone.regions(None, "https://example.com/") == phone.FALLBACK == phone.REGIONS["en"]
+    assert phone.regions("de", "http://[::1/broken") == ("DE", "AT", "CH")  # a malformed URL gives no hint
 
 
 @pytest.mark.parametrize("text, replaced", [
@@ -179,3 +181,9 @@ def test_stage_keeps_every_document_with_an_empty_dropped_frame(tmp_path):
     led = stage.run(fn, df, out=tmp_path / "o.parquet", stats=tmp_path / "o.stats.json")
     assert (led.seen, led.kept, led.extra["pii_phone"], led.extra["pii_iban"]) == (2, 2, 1, 1)
     assert pl.read_parquet(tmp_path / "o.parquet")["text"].to_list() == ["Tel. <PHONE>", "IBAN <IBAN>"]
+
+
+def test_an_id_word_ending_a_sentence_does_not_hide_the_next_number():
+    # "id." ends a Latin sentence here; "(…)" opens a new one (an "ID: …" label would hide it)
+    out, counts = pii.redact("Lorem ipsum id. (4111 1111 1111 1111) or ID: 4111 1111 1111 1111", DEFAULT)
+    assert out == "Lorem ipsum id. (<CREDIT_CARD>) or ID: 4111 1111 1111 1111" and counts["credit_card"] == 1

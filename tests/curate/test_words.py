@@ -52,7 +52,7 @@ def test_sentence_count_follows_the_sentencizer():
     ("ko", "나는 학교에 갑니다.", ["나는", "학교에", "갑니다", "."]),  # eojeol: Korean writes spaces
 ])
 def test_languages_without_spaces_are_segmented(lang, text, expect):
-    got = W.words(text, lang)
+    got = list(W.words(text, lang))
     assert got == expect
     assert len(got) > len(text.split())  # more words than whitespace gives
 
@@ -68,3 +68,17 @@ def test_stop_words_cover_at_least_15_languages():
     assert W.stop_words("zh") & set(W.words("我的书在桌子上，这是我的。", "zh"))
     assert W.stop_words("ja") & set(W.words("私は東京に住んでいます。", "ja"))
     assert W.stop_words("th") & set(W.words("ผมไปที่ตลาดและซื้อผลไม้", "th"))
+
+
+def test_no_affix_rule_matches_a_string_of_letters():
+    # words.py returns a chunk of letters as one token without running spaCy's regexes.
+    import random
+    import sys
+
+    eng = W._english()
+    letters = [c for c in map(chr, range(sys.maxunicode // 16)) if c.isalpha()]
+    rng = random.Random(0)
+    for _ in range(20_000):
+        w = "".join(rng.choice(letters) for _ in range(rng.randint(1, 12)))
+        if w not in eng.special:
+            assert not (eng.prefix(w) or eng.suffix(w) or next(eng.infix(w), None) or eng.url(w)), w

@@ -50,7 +50,7 @@ def test_rejects_bad_edges():
 
 def test_memory_per_edge():
     """The docstring's figure: peak memory beyond the two int64 key arrays, per edge (RSS, a subprocess)."""
-    code = ("import resource, numpy as np\nfrom lmsci.dedup.unionfind import components\n"
+    code = ("import resource, numpy as np, scipy.sparse.csgraph\nfrom lmsci.dedup.unionfind import components\n"
             "E = 2_000_000\nrng = np.random.default_rng(0)\n"
             "a, b = rng.integers(0, E // 2, E), rng.integers(0, E // 2, E)\n"
             "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\ncomponents(a, b, E // 2)\n"

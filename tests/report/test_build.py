@@ -137,7 +137,8 @@ def test_verify_covers_artifacts_inputs_and_the_report_itself(fixture_report):
             "report.html"} <= set(prov["report_files"])
     assert len(prov["inputs"]) == len(fixture_report["config_files"])
     _, n, problems = verify(out)
-    assert problems == [] and n == len(prov["artifacts"]) + len(prov["inputs"]) + len(prov["report_files"])
+    assert problems == [] and n == (len(prov["artifacts"]) + len(prov["inputs"]) + len(prov["data_inputs"])
+                                    + len(prov["report_files"]))
     assert _verify_lines(out) == (0, [])
     for rel, line in (("training.png", "MISMATCH [report] training.png: "), ("report.html", "MISMATCH [report] report.html: ")):
         shutil.copy(out / rel, out / (rel + ".bak"))

@@ -96,8 +96,7 @@ def _run(cfg: config.Config, root: Path, shards: dict[str, list[Path]], merge: b
                              "--out", str(root / "tokens" / src / "merged" / "documents.parquet")]) == 0
     mcfg = config.from_dict({**config.to_dict(cfg), "tokenize": {"merge": merge}})
     assert cli.main(["mix", "--cfg", config.slice_json(mcfg, "seed", "sources", "model", "train", "tokenize"),
-                     "--inputs", *stats, "--tokenizer", str(tokenizer), "--tokens-dir", str(root / "tokens"),
-                     "--out", str(root / "blend.json")]) == 0
+                     "--inputs", *stats, "--tokenizer", str(tokenizer), "--out", str(root / "blend.json")]) == 0
     return {"tokenizer": tokenizer, "blend": json.loads((root / "blend.json").read_text()),
             "fallback": fallback, "index": index, "stats": stats}
 

@@ -7,6 +7,7 @@ sys.path.insert(0, workflow.basedir)
 
 from lmsci import config as lmsci_config
 from lmsci.crawl.documents import shard_name
+from lmsci.crawl.remote import is_url
 from lmsci.closure import verb_version
 from lmsci.provenance import code_version
 
@@ -32,6 +33,20 @@ def bench(rule, wildcards=""):
 
 def shards(source):
     return sorted(SHARD_PATHS[source])
+
+
+def shard_path(wildcards):
+    """A shard's path or URL as the config lists it."""
+    return SHARD_PATHS[wildcards.source][wildcards.shard]
+
+
+def extract_input(wildcards):
+    """A local shard is extract's input file; a URL (s3://, gs://, https://) is none: the job streams it."""
+    return [] if is_url(shard_path(wildcards)) else [shard_path(wildcards)]
+
+
+def source_kind(wildcards):
+    return CFG.sources[wildcards.source].kind
 
 
 def per_shard(pattern, source):
@@ -119,6 +134,32 @@ def token_files():
     dirs = [f"{R}/tokens/{s}/merged" for s in SOURCES] if CFG.tokenize.merge else [
         f"{R}/tokens/{s}/{sh}" for s in SOURCES for sh in shards(s)]
     return [f"{d}/{split}.{ext}" for d in dirs for split in ("train", "valid") for ext in ("bin", "idx")]
+
+
+def curated_files():
+    """Every curated shard: what the tokenizer sample, split fallback and decontam index read."""
+    return [f for s in SOURCES for f in minhash_kept(s)]
+
+
+def tokenize_inputs(wildcards):
+    out = {"docs": f"{R}/minhash/{wildcards.source}/{wildcards.shard}.parquet",
+           "tokenizer": f"{R}/tokenizer/tokenizer.json", "split": f"{R}/heldout/split.json"}
+    return out | ({"index": f"{R}/heldout/ngrams.npy"} if CFG.decontam.enabled else {})
+
+
+def tokenize_index_option(wildcards, input):
+    return ["--index", input.index] if "index" in input.keys() else []
+
+
+def merge_inputs(wildcards):
+    """A source's shard lineages (in merge order) and datasets, for merge_tokens."""
+    dirs = per_shard("{R}/tokens/{source}/{shard}", wildcards.source)
+    return {"lineage": [f"{d}/documents.parquet" for d in dirs],
+            "tokens": [f"{d}/{sp}.{x}" for d in dirs for sp in ("train", "valid") for x in ("bin", "idx")]}
+
+
+def token_ledgers():
+    return [f for s in SOURCES for f in per_shard("{R}/tokens/{source}/{shard}.stats.json", s)]
 
 
 def curated_targets():

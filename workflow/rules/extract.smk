@@ -1,22 +1,3 @@
-from lmsci.crawl.remote import is_url
-
-
-def shard_path(wildcards):
-    """The shard's path or URL, as the config lists it."""
-    return SHARD_PATHS[wildcards.source][wildcards.shard]
-
-
-def extract_input(wildcards):
-    """A local shard is the job's input file; a URL (s3://, gs://, https://) is no local file, so the
-    job has none and reads the stream itself (lmsci.crawl.remote)."""
-    path = shard_path(wildcards)
-    return [] if is_url(path) else [path]
-
-
-def source_kind(wildcards):
-    return CFG.sources[wildcards.source].kind
-
-
 rule extract:
     """WARC records (or JSONL lines) → documents, one shard per job; every other record a dropped
     row with its reason, WARC file and byte offset."""

@@ -1,34 +1,3 @@
-# Input functions of the token plane (the shared ones, token_files() and ledger_files(), are in common.smk).
-def curated_files():
-    """Every source's curated shards: what the tokenizer sample, the split fallback and the
-    decontamination index read (each one shard at a time)."""
-    return [f for s in SOURCES for f in minhash_kept(s)]
-
-
-def tokenize_inputs(wildcards):
-    out = {"docs": f"{R}/minhash/{wildcards.source}/{wildcards.shard}.parquet",
-           "tokenizer": f"{R}/tokenizer/tokenizer.json", "split": f"{R}/heldout/split.json"}
-    return out | ({"index": f"{R}/heldout/ngrams.npy"} if CFG.decontam.enabled else {})
-
-
-def tokenize_index_option(wildcards, input):
-    """`--index <ngrams.npy>` as a list (each element quoted), or nothing with decontam off."""
-    return ["--index", input.index] if "index" in input.keys() else []
-
-
-def shard_lineages(wildcards):
-    return per_shard("{R}/tokens/{source}/{shard}/documents.parquet", wildcards.source)
-
-
-def shard_token_files(wildcards):
-    return [f"{R}/tokens/{wildcards.source}/{sh}/{split}.{ext}" for sh in shards(wildcards.source)
-            for split in ("train", "valid") for ext in ("bin", "idx")]
-
-
-def token_ledgers():
-    return [f for s in SOURCES for f in per_shard("{R}/tokens/{source}/{shard}.stats.json", s)]
-
-
 rule train_tokenizer:
     """Byte-level BPE trained on a seeded sample of every source's curated shards (at most
     tokenizer.sample_chars characters per source, read one shard at a time)."""
@@ -144,8 +113,7 @@ rule tokenize:
 rule merge_tokens:
     """tokenize.merge: a source's shard datasets → one train and one valid pair (megatron's add_index)."""
     input:
-        lineage=shard_lineages,
-        tokens=shard_token_files,
+        unpack(merge_inputs),
         tokenizer=f"{R}/tokenizer/tokenizer.json",
     output:
         multiext(f"{R}/tokens/{{source}}/merged/train", ".bin", ".idx"),
@@ -183,7 +151,6 @@ rule mix:
         bench("mix")
     params:
         cfg=cfg("seed", "sources", "model", "train", "tokenize"),
-        tokens_dir=f"{R}/tokens",
         code=verb_version("mix"),
     resources:
         mem_mb=1000,
@@ -192,4 +159,4 @@ rule mix:
         "../envs/lmsci.yaml"
     shell:
         "python -m lmsci mix --cfg {params.cfg:q} --inputs {input.stats:q} --tokenizer {input.tokenizer:q}"
-        " --tokens-dir {params.tokens_dir:q} --out {output:q} > {log:q} 2>&1"
+        " --out {output:q} > {log:q} 2>&1"

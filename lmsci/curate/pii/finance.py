@@ -30,7 +30,7 @@ _SCHEMES = (
 CARD = re.compile(r"(?<![\w.,+/:@#-])(?:\d{13,19}|\d{4}(?P<sep>[ -])\d{4,6}(?:(?P=sep)\d{1,6}){1,3})"
                   r"(?![\w/:@-]|[.,]\d)")
 _ID_BEFORE = re.compile(r"(?i)(?<!\w)(?:order|invoice|ticket|tracking|ref(?:erence)?|id|ean|gtin|upc|isbn(?:-1[03])?|"
-                        r"issn|sku|item|art(?:icle)?|#)\W{0,3}(?:(?:no|nr|num(?:ber)?)\W{0,3})?$")
+                        r"issn|sku|item|art(?:icle)?|#)[\s:#.=-]{0,3}(?:(?:no|nr|num(?:ber)?)[\s:#.=-]{0,3})?$")
 IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])")
 
 

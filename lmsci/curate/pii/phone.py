@@ -46,12 +46,13 @@ CANDIDATE = re.compile(r"[+(]{0,2}\d(?:[ \u00a0().\-/\u2010-\u2015]{0,3}\d){6,19
 # A bare digit run is a phone number only after one of these words (any script), as in "Tel. 0301234567".
 _CONTEXT = re.compile(
     r"(?i)(?:phone|ph|tel|telephone|call|fax|mobile|cell|contact|dial|text|sms|whatsapp|hotline|☎|📞|"
-    r"telefon|telefono|teléfono|téléphone|tél|telefone|telefoon|tfn|tlf|puh|puhelin|handy|mobil|móvil|celular|"
-    r"cellulare|portable|appel|anruf|kontakt|contacto|contatto|contato|τηλ|тел|телефон|моб|電話|电话|手机|手機|"
-    r"携帯|전화|휴대폰|โทร|điện thoại|sđt|هاتف|تلفن|טלפון)\W{0,4}(?:\w+\W{1,3}){0,2}$")
+    r"telefon|telefono|teléfono|téléphone|tél|telefone|telefoon|telepon|tfn|tlf|puh|puhelin|handy|mobil|"
+    r"móvil|celular|cellulare|portable|appel|anruf|kontakt|contacto|contatto|contato|τηλ|тел|телефон|моб|"
+    r"電話|电话|手机|手機|携帯|전화|휴대폰|โทร|điện thoại|sđt|هاتف|تلفن|טלפון)\W{0,4}(?:\w+\W{1,3}){0,2}$")
 # ... and never after a word that makes it an identifier ("ISBN 0306406152", "build 10.0.19045", "order #").
 _NOT_PHONE_BEFORE = re.compile(r"(?i)(?:(?<!\w)(?:isbn(?:-1[03])?|issn|doi|v|version|release|build|rev(?:ision)?|"
-                               r"patch|order|invoice|ticket|tracking|ref|id)\W{0,3}(?:(?:no|nr|num(?:ber)?)\W{0,3})?|#\s?)$")
+                               r"patch|order|invoice|ticket|tracking|ref|id)[\s:#.=-]{0,3}"
+                               r"(?:(?:no|nr|num(?:ber)?)[\s:#.=-]{0,3})?|#\s?)$")
 
 # Shapes that are something else: a quantity grouped in thousands ("2.147.483.648", "1,234,567,890"),
 # a decimal ("117.717994"), a dotted quad (a private address the IP finder left), a date with or
@@ -70,7 +71,10 @@ _DOTTED_AFTER = re.compile(r"[.:,/]\d|[:\]]|-\w")
 def regions(lang: str | None, url: str | None) -> tuple[str, ...]:
     """The regions a national number on this page is read in, most likely first."""
     out: list[str] = []
-    host = (urlsplit(url).hostname or "") if url else ""
+    try:
+        host = (urlsplit(url).hostname or "") if url else ""
+    except ValueError:  # "http://[::1": a crawled URL is not always well formed; then no URL hint
+        host = ""
     tld = host.rpartition(".")[2].lower()
     region = _TLD_REGION.get(tld, tld.upper())
     if len(tld) == 2 and region in pn.SUPPORTED_REGIONS:
@@ -87,9 +91,10 @@ def _matches(window: str, region_list: tuple[str, ...]):
         found = list(pn.PhoneNumberMatcher(window, region, leniency=pn.Leniency.VALID))
         if found:
             return found
-    if "+" in window:  # explicit country code: a possible length is enough
+    if "+" in window:  # explicit country code: a possible length is enough (and >= 9 digits, not "+12345678")
         return [m for m in pn.PhoneNumberMatcher(window, "ZZ", leniency=pn.Leniency.POSSIBLE)
-                if m.raw_string.lstrip("(").startswith("+") and len(str(m.number.national_number)) >= 6]
+                if m.raw_string.lstrip("(").startswith("+")
+                and len(str(m.number.country_code)) + len(str(m.number.national_number)) >= 9]
     return []
 
 
