@@ -143,8 +143,10 @@ def compare(prov: dict, clone_dir: Path, results: Path, until: str) -> tuple[int
 
 
 def reproduce(report_dir: Path, until: str = "report", remote: str | None = None, repo: str | None = None,
-              workdir: Path | None = None, cores: int = 2, log=print) -> tuple[int, list[Line], Path]:
-    """Clone, configure, rerun, compare. Returns (compared, differing lines, the clone directory)."""
+              workdir: Path | None = None, cores: int = 2, log=None) -> tuple[int, list[Line], Path]:
+    """Clone, configure, rerun, compare. Returns (compared, differing lines, the clone directory);
+    progress goes to ``log`` (default: stderr), so stdout holds only the comparison."""
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     if until not in TARGETS:
         raise ReproduceError(f"--until {until}: choose one of {', '.join(TARGETS)}")
     prov = provenance(report_dir)

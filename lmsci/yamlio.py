@@ -100,12 +100,3 @@ def parse(text: str, name: str = "<config>") -> dict:
             raise ConfigError(f"{where}: '{key}' asks for a YTE template, evaluated as code; lmsci configs are "
                               "plain data: remove it and write the values out")
     return data
-
-
-def raw_has_evaluated_keys(path: str | Path) -> bool:
-    """Whether the file's text names a YTE key at all (a cheap pre-check before any YAML parsing)."""
-    try:
-        text = Path(path).read_bytes().decode("utf-8", "replace")
-    except OSError:
-        return False
-    return any(k in text for k in EVALUATED_KEYS)

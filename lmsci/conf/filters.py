@@ -13,12 +13,21 @@ LANGUAGES_HELP = "per-language overrides of this section's numeric thresholds, e
 
 
 def check_languages(section) -> None:
+    import dataclasses
+
+    from lmsci.conf.base import FieldError
+
     numeric = {k for k, v in vars(section).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     for lang, overrides in section.languages.items():
         for k in overrides:
             if k not in numeric:
                 fail(f"languages.{lang}.{k}", f"not a numeric threshold of this section; choose from "
                      f"{', '.join(sorted(numeric))}")
+        try:  # the section as that language sees it passes the section's own checks
+            dataclasses.replace(section, **{k: type(getattr(section, k))(v) for k, v in overrides.items()},
+                                languages={})
+        except FieldError as e:
+            raise e.under(f"languages.{lang}") from None
 
 
 @dataclass(frozen=True)

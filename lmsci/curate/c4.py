@@ -78,7 +78,7 @@ def _datatrove(text: str, lang: str) -> dict[str, float]:
     for i, raw in enumerate(text.splitlines()):
         line = raw.strip()
         words = line.split()  # counted before citations are removed, as datatrove does
-        if any(len(w) > MAX_WORD_LENGTH for w in words):
+        if len(line) > MAX_WORD_LENGTH and max(map(len, words)) > MAX_WORD_LENGTH:
             continue
         line = _CITATION.sub("", line)
         if _n_words(line, words, lang) < MIN_WORDS_PER_LINE:

@@ -22,6 +22,7 @@ Attribute names are prefixed ``gopher_`` in the document table.
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 
@@ -37,6 +38,12 @@ REASONS = ("few_words", "many_words", "short_words", "long_words", "symbols", "b
            "ellipsis_lines", "non_alpha_words", "few_stop_words")
 
 
+@functools.lru_cache(maxsize=200_000)
+def _classes(w: str, punct: frozenset[str]) -> tuple[bool, bool]:
+    """(a word: not punctuation only, datatrove's symbol test; has a letter) — cached, words recur."""
+    return not punct.issuperset(w), any(c.isalpha() for c in w)
+
+
 def _datatrove(text: str, lang: str) -> dict[str, float]:
     words = W.words(text, lang)
     n_tokens = max(len(words), 1)
@@ -45,10 +52,11 @@ def _datatrove(text: str, lang: str) -> dict[str, float]:
     n = chars = alpha = 0
     distinct_stop = set()
     for w, count in Counter(words).items():  # a page repeats its words: classify each once
-        if any(ch not in punct for ch in w):
+        word, has_alpha = _classes(w, punct)
+        if word:
             n += count
             chars += count * len(w)
-        if any(c.isalpha() for c in w):
+        if has_alpha:
             alpha += count
         if w in stop:
             distinct_stop.add(w)

@@ -23,7 +23,6 @@ Thresholds: :class:`lmsci.config.GopherRepetitionConfig`. Attribute names are pr
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 import numpy as np
 

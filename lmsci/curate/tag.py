@@ -49,7 +49,7 @@ def tag(df: pl.DataFrame, filters: list[str], source: str, shard: str,
             for k, v in measure(text).items():
                 cols.setdefault(pre + k, []).append(v)
         if name == "langid":
-            langs = list(cols["lang"])
+            langs = list(cols.get("lang", []))
     # The heuristic filters page by page: they share the page's words (lmsci.curate.words.words).
     heuristic = {name: functools.partial(FILTERS[name].measure, cfg=sections.get(name))
                  for name in filters if name in CONFIGURED}

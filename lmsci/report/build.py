@@ -148,7 +148,7 @@ def context(results: Path, out_dir: Path, config_files: list[str], scaling: Path
         "mix": composition.table(blend, summary, results / "train/dataset_cache"), "summary": summary,
         "ppl": dict(sorted(ppl.items())), "evals": evals, "tasks": tasks, "eval_sources": sorted({s for e in evals for s in e["per_source"]}),
         "scaling": fit, "prov": prov, "cost": cost.projection(results), "minhash": mh,
-        "languages": languages.table(results),
+        "languages": languages.table(results), "damaged": damage.entries(results),
         "first_loss": metrics[0]["loss"], "final_loss": metrics[-1]["loss"],
         "ln_vocab": math.log(blend["vocab_size"]), "results": str(results),
         "commands": [f"git clone {remote} lmsci && cd lmsci", f"git checkout {prov['git']['commit']}",

@@ -25,7 +25,7 @@ from lmsci.io import read_json
 # Assumed snapshot size: Common Crawl's monthly crawls of 2023–2024 hold roughly 2.5–3.5 billion
 # pages (CC-MAIN release notes); 3.0 billion response records is the figure projected.
 CC_SNAPSHOT_RECORDS = 3_000_000_000
-SCALE_JSON = Path("reports/bench/scale.json")
+SCALE_JSON = Path("reports/bench/scale.json")  # beside the results folder: <repo>/reports/bench/scale.json
 
 # Rules whose work is bounded by config (a sample, a step count), not by the size of the crawl.
 FIXED = ("train_tokenizer", "train_quality", "split_fallback", "decontam_index", "mix", "train_model",
@@ -122,11 +122,16 @@ def _from_scale(scale_json: Path) -> dict | None:
 
 
 def projection(results: str | Path, source: str = "crawl", snapshot_records: int = CC_SNAPSHOT_RECORDS,
-               scale_json: str | Path | None = SCALE_JSON) -> dict | None:
-    """The report's cost section: measured per rule, and projected to ``snapshot_records`` WARC records."""
+               scale_json: str | Path | None | bool = True) -> dict | None:
+    """The report's cost section: measured per rule, and projected to ``snapshot_records`` WARC records.
+
+    ``scale_json``: bench-scale's figures to project from; True (default) looks for
+    ``reports/bench/scale.json`` beside the results folder, None/False uses this run's own figures."""
     m = measured(results, source)
     if not m["rules"] or not m["records"]:
         return None
+    if scale_json is True:
+        scale_json = Path(results).resolve().parent / SCALE_JSON
     scale = _from_scale(Path(scale_json)) if scale_json else None
     per_record = scale["cpu_s_per_record"] if scale else {r: a["cpu_s"] / m["records"] for r, a in m["rules"].items()}
     stages, fixed = [], []

@@ -57,7 +57,7 @@ def tokenize(df: pl.DataFrame, *, encoder: Encoder, eod: int, source: str, shard
     encoded: dict[int, list[int]] = {}
     for i in range(0, len(members), BATCH):
         chunk = members[i:i + BATCH]
-        encoded.update(zip(chunk, (ids + [eod] for ids in encoder([texts[j] for j in chunk]))))
+        encoded.update(zip(chunk, (t + [eod] for t in encoder([texts[j] for j in chunk]))))
     cols: dict[str, list] = {"id": [], "split": [], "index": [], "tokens": []}
     order = []
     for name in SPLITS:
@@ -81,7 +81,7 @@ def write_datasets(kept: pl.DataFrame, out_dir: str | Path, vocab_size: int) -> 
     """``kept``'s token ids as ``out_dir/{train,valid}.{bin,idx}``, in each split's index order."""
     for name in SPLITS:
         part = kept.filter(pl.col("split") == name).sort("index")
-        flat = part["ids"].explode().to_numpy() if part.height else np.zeros(0, dtype=np.int64)
+        flat = part["ids"].explode().to_numpy(writable=True) if part.height else np.zeros(0, dtype=np.int64)
         ends = np.cumsum(part["tokens"].to_numpy())
         indexed.write(Path(out_dir) / name, (flat[e - n:e] for e, n in zip(ends, part["tokens"].to_numpy())),
                       vocab_size)

@@ -29,11 +29,12 @@ def fallback(paths: Iterable[str | Path], seed: int, valid_fraction: float) -> d
 
 
 def load_overrides(path: str | Path, source: str) -> dict[str, str]:
-    """One source's overrides from the ``split_fallback`` rule's JSON."""
-    table = read_json(path)
-    if source not in table:
-        raise ValueError(f"{path}: no split fallback for source '{source}'; rerun the split_fallback rule")
-    return table[source]
+    """One source's overrides from the ``split_fallback`` rule's JSON (none for a source without a
+    document: every shard of it is empty)."""
+    try:
+        return read_json(path).get(source, {})
+    except ValueError as e:
+        raise ValueError(f"{path}: not the split_fallback rule's JSON ({e}); rerun it") from None
 
 
 def held_out_texts(paths: Iterable[str | Path], seed: int, valid_fraction: float,

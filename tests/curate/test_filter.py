@@ -176,3 +176,13 @@ def test_sample_crawl_german_pages_fare_as_their_english_originals(ml_cfg):
     good = [u for u in pairs if "/de/" in u and decided[u.replace("/7.4/de/", "/7.4/en-US/")] is None]
     assert len(good) >= 30
     assert sum(decided[u] is None for u in good) / len(good) >= 0.9
+
+
+def test_bad_per_language_threshold_is_one_line_naming_the_key(base_dict):
+    base_dict["gopher_quality"]["languages"] = {"zh": {"min_avg_word_length": 20}}
+    with pytest.raises(config.ConfigError) as e:
+        config.from_dict(base_dict)
+    assert "'gopher_quality.languages.zh.min_avg_word_length'" in str(e.value) and "\n" not in str(e.value)
+    base_dict["gopher_quality"]["languages"] = {"zh": {"min_stopwords": 1}}
+    with pytest.raises(config.ConfigError, match="gopher_quality.languages.zh.min_stopwords"):
+        config.from_dict(base_dict)

@@ -30,9 +30,9 @@ def test_every_stored_drop_is_an_input_and_no_sweep_means_no_scaling():
     dropped = {f for f in inputs if f.endswith("dropped.parquet")}
     for source, src in cfg.sources.items():
         shards = [Path(p).name.split(".")[0] for p in src.paths]
-        for sh in shards:
-            assert f"{cfg.results}/filter/{source}/{sh}.dropped.parquet" in dropped
-        assert {f"{cfg.results}/dedup/{source}/dropped.parquet", f"{cfg.results}/minhash/{source}/dropped.parquet"} <= dropped
+        for sh in shards:  # every per-shard stage stores its drops, dedup and MinHash included
+            for stage in ("extract", "filter", "dedup", "minhash", "tokens"):
+                assert f"{cfg.results}/{stage}/{source}/{sh}.dropped.parquet" in dropped
     assert f"{cfg.results}/eval/checkpoints.json" in inputs
     assert "--scaling" not in command and "--config-files config.yaml " in command + " "
     assert command.count("config.yaml") == 1  # Snakemake's duplicate of the default configfile is dropped

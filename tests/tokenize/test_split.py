@@ -1,11 +1,13 @@
 """lmsci/tokenize/split.py: validation membership by a seeded hash of the document id."""
 from __future__ import annotations
 
+import json
 import random
 
+import polars as pl
 import pytest
 
-from lmsci.tokenize import split
+from lmsci.tokenize import heldout, split
 
 IDS = [f"crawl/shard-{i % 7:05d}/{i * 1013:012d}" for i in range(4000)]
 
@@ -74,3 +76,15 @@ def test_held_out_is_the_valid_split():
     assert split.held_out(IDS[:300], texts, 1234, 0.1) == [t for t, s in zip(texts, a) if s == "valid"]
     assert split.held_out(["only"], ["x"], 7, 1e-9, {"only": "valid"}) == ["x"]
     assert split.held_out(["only"], ["x"], 7, 1e-9) == []
+
+
+def test_global_pass_over_shard_files_and_a_source_without_documents(tmp_path):
+    ids = [f"wiki/w-{i % 3}/{i:012d}" for i in range(9)]
+    for k in range(3):
+        pl.DataFrame({"id": ids[k::3], "source": ["wiki"] * 3}).write_parquet(tmp_path / f"wiki-{k}.parquet")
+    pl.DataFrame(schema={"id": pl.String, "source": pl.String}).write_parquet(tmp_path / "code-0.parquet")
+    table = heldout.fallback(sorted(tmp_path.glob("*.parquet")), 7, 1e-9)
+    assert table == {"wiki": split.overrides(ids, 7, 1e-9)} and list(table["wiki"].values()) == ["valid"]
+    (tmp_path / "split.json").write_text(json.dumps(table))
+    assert heldout.load_overrides(tmp_path / "split.json", "code") == {}  # all of code was filtered out
+    assert heldout.load_overrides(tmp_path / "split.json", "wiki") == table["wiki"]

@@ -61,3 +61,27 @@ def test_workflow_published_checkpoints_evaluate_and_export_like_the_originals(t
     assert cli.main(["export-hf", str(train / "published" / rel), str(tmp_path / "hf"), "--tokenizer", str(tok)]) == 0
     exported = json.loads((tmp_path / "hf/lmsci_export.json").read_text())
     assert exported["step"] == step
+
+
+def test_per_checkpoint_evaluation_reruns_from_the_published_copy_alone(tiny_run, tmp_path):
+    """What a pulled clone has (the published directory, no train/checkpoints/): the same curve."""
+    import shutil
+
+    from lmsci import config as C
+    shutil.copytree(tiny_run["results"] / "train/published", tmp_path / "pulled")
+    cfg = C.slice_json(tiny_run["cfg"], "seed", "model", "train", "evaluate")
+    assert cli.main(["evaluate-checkpoints", "--cfg", cfg, "--blend", str(tiny_run["results"] / "mix/blend.json"),
+                     "--train-dir", str(tmp_path / "pulled"), "--out", str(tmp_path / "checkpoints.json")]) == 0
+    assert (tmp_path / "checkpoints.json").read_bytes() == (tiny_run["results"] / "eval/checkpoints.json").read_bytes()
+
+
+def test_dvc_pushes_and_pulls_what_the_workflow_publishes(repo):
+    """The publish rule's output, as the workflow names it for the default config, is a DVC out of the
+    `train` stage, and the `train` target (what `lmsci pull` touches) includes it."""
+    import yaml
+
+    from lmsci.report.artifacts import job_outputs
+    outs = [o for o, rule in job_outputs(repo, [], "train", repo) if rule == "publish_checkpoints"]
+    assert outs == ["results/train/published"]
+    stage = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]["train"]
+    assert outs[0] in [next(iter(o)) if isinstance(o, dict) else o for o in stage["outs"]]
