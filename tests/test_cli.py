@@ -52,5 +52,4 @@ def test_unknown_filter_is_one_line(tmp_path):
 
 
 def test_bad_cfg_json_is_one_line():
-    _one_line_error(lmsci("mix", "--cfg", "{not json", "--inputs", "x", "--tokenizer", "t", "--tokens-dir", "d",
-                          "--out", "o"), "--cfg")
+    _one_line_error(lmsci("mix", "--cfg", "{not json", "--inputs", "x", "--tokenizer", "t", "--out", "o"), "--cfg")

@@ -166,9 +166,6 @@ def test_lmsci_run_refuses_yte_before_snakemake_evaluates_it(tmp_path, capsys, m
     assert not marker.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="Snakemake loads --configfile files (evaluating YTE) in ConfigSettings, "
-                   "before the Snakefile runs; the Snakefile refuses the config, but only after. `lmsci run` "
-                   "refuses first (test above).")
 def test_bare_snakemake_does_not_evaluate_yte(scratch, tmp_path):
     marker = tmp_path / "EVALUATED"
     over = tmp_path / "yte.yaml"

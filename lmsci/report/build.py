@@ -20,7 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from lmsci import config as C
 from lmsci.io import atomic_path, read_json, write_json
 from lmsci.provenance import git_state, hardware, packages, sha256_file
-from lmsci.report import artifacts, composition, cost, dropped, languages, plots
+from lmsci.report import artifacts, composition, cost, damage, dropped, languages, plots
 from lmsci.report import funnel as F
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -170,6 +170,11 @@ def token_targets():
     return [f"{R}/mix/blend.json"]
 
 
+def train_dir(wildcards, input):
+    """train_model's --out-dir (checkpoints/, checkpoint/): the directory of its summary."""
+    return os.path.dirname(input.summary)
+
+
 def train_targets():
     return [f"{R}/train/train_summary.json", f"{R}/train/published"]
 

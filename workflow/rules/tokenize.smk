@@ -19,7 +19,7 @@ rule train_tokenizer:
     conda:
         "../envs/lmsci.yaml"
     shell:
-        "RAYON_NUM_THREADS={threads} python -m lmsci train-tokenizer --cfg {params.cfg:q} --inputs {input:q}"
+        "RAYON_NUM_THREADS={threads:q} python -m lmsci train-tokenizer --cfg {params.cfg:q} --inputs {input:q}"
         " --out {output:q} > {log:q} 2>&1"
 
 
@@ -97,14 +97,14 @@ rule tokenize:
         cfg=cfg("seed", "split", "decontam"),
         index=tokenize_index_option,
         code=verb_version("tokenize"),
-    threads: 2
+    threads: 1  # the encoder runs on the calling thread (lmsci.tokenize.fast); shards run in parallel
     resources:
         mem_mb=4000,
         runtime=30,
     conda:
         "../envs/lmsci.yaml"
     shell:
-        "RAYON_NUM_THREADS={threads} python -m lmsci tokenize --cfg {params.cfg:q} --source {wildcards.source:q}"
+        "RAYON_NUM_THREADS={threads:q} python -m lmsci tokenize --cfg {params.cfg:q} --source {wildcards.source:q}"
         " --shard {wildcards.shard:q} --input {input.docs:q} --tokenizer {input.tokenizer:q}"
         " --split-fallback {input.split:q} {params.index:q} --out {output.lineage:q}"
         " --dropped {output.dropped:q} --stats {output.stats:q} > {log:q} 2>&1"

@@ -45,7 +45,7 @@ rule publish_checkpoints:
     DVC, verify and the per-checkpoint evaluation; train_model cannot declare checkpoints/ (resume
     needs them: lmsci/train/publish.py)."""
     input:
-        rules.train_model.output,
+        **rules.train_model.output,
     output:
         directory(f"{R}/train/published"),
     log:
@@ -53,7 +53,7 @@ rule publish_checkpoints:
     benchmark:
         bench("publish_checkpoints")
     params:
-        train_dir=f"{R}/train",  # train_model's --out-dir: the directory of its summary
+        train_dir=train_dir,
         code=verb_version("publish-checkpoints"),
     resources:
         mem_mb=1000,
