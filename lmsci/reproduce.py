@@ -90,6 +90,9 @@ def clone(prov: dict, dest: Path, repo: str | None = None) -> Path:
                                                                                       or Path(s).is_dir())), None)
     if not source:
         raise ReproduceError("provenance.json names no repository (git.root / git.remote); pass --repo")
+    if Path(source).exists():  # a local repository, as given relative to where lmsci runs
+        source = str(Path(source).resolve())
+    Path(dest).parent.mkdir(parents=True, exist_ok=True)
     _run(["git", "clone", "--quiet", "--no-checkout", str(source), str(dest)], Path(dest).parent, f"git clone {source}")
     _run(["git", "checkout", "--quiet", commit], dest, f"git checkout {commit[:12]} in a clone of {source}")
     return Path(dest)

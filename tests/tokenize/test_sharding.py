@@ -193,3 +193,29 @@ def test_mix_gives_each_source_its_configured_weight(runs):
     assert len(out[16]["blend"]["train"]) > len(out[4]["blend"]["train"]) > len(out[1]["blend"]["train"]) == 3
     assert all(e["shard"] == "merged" for e in out["merged"]["blend"]["train"])
     assert all(np.isfinite(e["weight"]) and e["weight"] > 0 for e in out[16]["blend"]["train"])
+
+
+def test_tokenize_bytes_are_the_same_for_either_encoder_and_1_or_2_threads(runs, tmp_path):
+    """The fast encoder (gigatoken, one thread) and HF tokenizers' encode_batch on 1 or 2 rayon threads
+    (LMSCI_ENCODER=tokenizers) write byte-identical shard outputs: the job's core count cannot matter."""
+    import os
+    import subprocess
+    import sys
+
+    cfg, _, _, _, out = runs
+    root = out[4]["root"]
+    shard = root / "minhash/crawl/part-00001.parquet"
+    want = root / "tokens/crawl/part-00001"
+    for threads in ("1", "2"):
+        got = tmp_path / threads
+        env = {**os.environ, "LMSCI_ENCODER": "tokenizers", "RAYON_NUM_THREADS": threads}
+        proc = subprocess.run([sys.executable, "-m", "lmsci", "tokenize", "--cfg",
+                               config.slice_json(cfg, "seed", "split", "decontam"), "--source", "crawl", "--shard",
+                               "part-00001", "--input", str(shard), "--tokenizer", str(out[4]["tokenizer"]),
+                               "--split-fallback", str(out[4]["fallback"]), "--index", str(out[4]["index"]),
+                               "--out", str(got / "documents.parquet"), "--dropped", str(got / "d.parquet"),
+                               "--stats", str(got / "s.json")], env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert "'encoder': 'tokenizers'" in proc.stdout
+        for f in ("train.bin", "train.idx", "valid.bin", "valid.idx", "documents.parquet"):
+            assert (got / f).read_bytes() == (want / f).read_bytes(), (threads, f)
