@@ -6,8 +6,6 @@ report checks that each stage saw exactly what the stage before it kept.
 from __future__ import annotations
 
 import dataclasses
-import resource
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,8 +32,6 @@ class Ledger:
     bytes_in: int = 0
     bytes_out: int = 0
     extra: dict = field(default_factory=dict)
-    _t0: float = field(default_factory=time.perf_counter, repr=False)
-    _c0: float = field(default_factory=time.process_time, repr=False)
 
     def keep(self, chars_in: int, chars_out: int | None = None) -> None:
         self.seen += 1
@@ -69,23 +65,9 @@ class Ledger:
             d[k] = dict(sorted(d[k].items()))
         return d
 
-    def cost(self) -> dict:
-        """What the work cost (varies run to run; kept in a sibling ``*.cost.json``)."""
-        return {"stage": self.stage, "source": self.source, "shard": self.shard,
-                "wall_s": round(time.perf_counter() - self._t0, 3),
-                "cpu_s": round(time.process_time() - self._c0, 3),
-                "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                "bytes_in": self.bytes_in, "seen": self.seen}
-
     def write(self, path: str | Path) -> None:
         """The counts only: what a job cost comes from Snakemake's ``benchmark:`` file of its rule."""
         write_json(path, self.to_dict())
-
-
-def cost_path(stats_path: str | Path) -> Path:
-    """``x.stats.json`` → ``x.cost.json``; ``stats.json`` → ``cost.json``."""
-    p = Path(stats_path)
-    return p.with_name(p.name.removesuffix("stats.json") + "cost.json")
 
 
 def load(path: str | Path) -> dict:

@@ -108,8 +108,9 @@ def apply_config(prov: dict, clone_dir: Path) -> Path:
 
 
 def pull_inputs(clone_dir: Path, remote: str, source_root: Path | None = None) -> None:
-    """``dvc pull -r REMOTE`` of the clone's ``*.dvc`` files. A remote URL relative to the source
-    repository's ``.dvc/`` is made absolute first (it would otherwise resolve inside the clone)."""
+    """``dvc pull -r REMOTE`` of the clone's ``*.dvc`` files. A local remote's URL is taken, absolute,
+    from the source repository (the committed one is relative to its ``.dvc/``; from the clone it
+    would point elsewhere) into the clone's ``.dvc/config.local``."""
     files = _run(["git", "ls-files", "*.dvc"], clone_dir, "git ls-files").split()
     if not files:
         raise ReproduceError(f"--remote {remote}: the commit tracks no data with DVC (no *.dvc file); "
@@ -117,7 +118,7 @@ def pull_inputs(clone_dir: Path, remote: str, source_root: Path | None = None) -
     if source_root and (Path(source_root) / ".dvc").is_dir():
         url = _run([sys.executable, "-m", "dvc", "remote", "list"], Path(source_root), "dvc remote list")
         for name, value in (ln.split()[:2] for ln in url.splitlines() if len(ln.split()) >= 2):
-            if name == remote and "://" not in value and not Path(value).is_absolute():
+            if name == remote and "://" not in value:  # a local path: DVC lists it resolved, or relative to .dvc/
                 value = str((Path(source_root) / ".dvc" / value).resolve())
                 _run([sys.executable, "-m", "dvc", "remote", "modify", "--local", remote, "url", value], clone_dir,
                      "dvc remote modify")

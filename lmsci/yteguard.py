@@ -15,22 +15,26 @@ import importlib.machinery
 import io
 import sys
 
-MESSAGE = ("lmsci: config error: {name}: '__use_yte__' asks Snakemake to evaluate the file as a YTE template "
-           "(Python expressions); lmsci refuses evaluated configs — write plain YAML values instead")
 
 
 def _guarded(process_yaml):
     import yaml
 
     def process_yaml_refusing_templates(file_or_str, *args, **kwargs):
+        from lmsci import yamlio  # the config check's own reader: the same one line as `lmsci run` prints
+
         text = file_or_str if isinstance(file_or_str, str) else file_or_str.read()
-        name = getattr(file_or_str, "name", "<config>")
         try:
             doc = yaml.safe_load(text)
         except yaml.YAMLError:
             doc = None  # YTE's own parse reports the syntax error
-        if isinstance(doc, dict) and "__use_yte__" in doc:
-            raise SystemExit(MESSAGE.format(name=name))
+        if isinstance(doc, dict) and any(k in doc for k in yamlio.EVALUATED_KEYS):
+            try:
+                yamlio.parse(text, getattr(file_or_str, "name", "<config>"))
+            except ValueError as e:
+                raise SystemExit(f"lmsci: config error: {e}") from None
+            raise SystemExit(f"lmsci: config error: {getattr(file_or_str, 'name', '<config>')}: evaluated "
+                             f"YAML keys ({', '.join(yamlio.EVALUATED_KEYS)}) are refused")
         return process_yaml(io.StringIO(text) if not isinstance(file_or_str, str) else text, *args, **kwargs)
 
     process_yaml_refusing_templates.lmsci_guard = True

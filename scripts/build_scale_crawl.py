@@ -4,7 +4,8 @@
 Pages: every HTML file (≥ ``MIN_PAGE_BYTES``, not a symlink) of Debian 12 documentation packages,
 fetched with ``apt-get download`` + ``dpkg-deb -x`` (nothing installed) — the packages
 scripts/build_sample_data.py uses plus more of them (``PACKAGES``; every LibreOffice help locale,
-the C++ reference, the Debian handbook, the Python, PostgreSQL, Django, Git, Linux and OpenJDK docs).
+the C++ reference, the Debian handbook, the Python, PostgreSQL, Django, Git, Linux, OpenJDK, Rust,
+libstdc++, Boost, SciPy, GIMP and Octave docs).
 ``--pool-warc`` takes the pages of existing WARC files instead (the tests use data/sample's).
 
 Duplicates (``--dup-share``, default 0.4 — FineWeb and RefinedWeb report 30–50 % of a crawl removed
@@ -42,7 +43,10 @@ PACKAGES = sorted(
         "ca dz el en-gb en-us es et eu fi fr gl hi hu id it ja km ko nl om pl pt pt-br ru sk sl sv tr vi "
         "zh-cn zh-tw cs da de").split()]
     + ["cppreference-doc-en-html", "debian-handbook", "python3.11-doc", "postgresql-doc-15", "python-django-doc",
-       "git-doc", "linux-doc-6.1", "openjdk-17-doc"])
+       "git-doc", "linux-doc-6.1", "openjdk-17-doc", "rust-doc", "libstdc++-12-doc", "libboost1.81-doc",
+       "python-scipy-doc", "gimp-help-en", "octave-doc"])
+# Measured here (Debian 12, 2026-12): these give 145,976 distinct pages, 2.24 GB of HTML (110,689 and 1.53 GB
+# without the last six) — enough for 64 x 3,200 documents at a 40 % duplicate share.
 MIN_PAGE_BYTES, MAX_PAGE_BYTES = 2_000, 2_000_000  # skip redirect stubs and huge generated indexes
 PARA = re.compile(rb"<p[ >].*?</p>", re.S | re.I)
 
@@ -153,9 +157,11 @@ def write_shard(path: Path, docs: list, packages: dict[str, str]) -> int:
                                             "WARC-Record-ID": info_id, "WARC-Date": WARC_DATE,
                                             "WARC-Filename": path.name}))
     for url, raw, _ in docs:
-        http = StatusAndHeaders("200 OK", [("Date", HTTP_DATE), ("Content-Type", f"text/html; charset={html_charset(raw)}"),
+        http = StatusAndHeaders("200 OK", [("Date", HTTP_DATE),
+                                           ("Content-Type", f"text/html; charset={html_charset(raw)}"),
                                            ("Content-Length", str(len(raw)))], protocol="HTTP/1.1")
-        w.write_record(w.create_warc_record(url, "response", payload=io.BytesIO(raw), length=len(raw), http_headers=http,
+        w.write_record(w.create_warc_record(url, "response", payload=io.BytesIO(raw), length=len(raw),
+                                            http_headers=http,
                                             warc_headers_dict={
                                                 "WARC-Record-ID": f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, url)}>",
                                                 "WARC-Date": WARC_DATE, "WARC-Warcinfo-ID": info_id}))
@@ -176,7 +182,8 @@ def build(pages: list[tuple[str, bytes]], shards: int, docs_per_shard: int, out:
         path = out / f"shard-{s:05d}.warc.gz"
         files.append({"path": str(path), "bytes": write_shard(path, part, packages or {}), "documents": len(part),
                       "exact": sum(d[2] == "exact" for d in part), "near": sum(d[2] == "near" for d in part)})
-    manifest = {**counts, "shards": shards, "docs_per_shard": docs_per_shard, "warc_bytes": sum(f["bytes"] for f in files),
+    manifest = {**counts, "shards": shards, "docs_per_shard": docs_per_shard,
+                "warc_bytes": sum(f["bytes"] for f in files),
                 "html_bytes": sum(len(d[1]) for d in docs), "packages": packages or {}, "files": files}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest

@@ -1,4 +1,4 @@
-"""lmsci/ledger.py: seen = kept + Σ dropped, named reasons, deterministic stats + separate cost."""
+"""lmsci/ledger.py: seen = kept + Σ dropped, named reasons, deterministic stats (cost: Snakemake benchmark files)."""
 from __future__ import annotations
 
 import json
@@ -54,18 +54,15 @@ def test_check_catches_inconsistent_ledger(tamper, tmp_path):
     assert not (tmp_path / "x.stats.json").exists()
 
 
-def test_write_stats_without_timing_and_cost_beside(tmp_path):
+def test_write_stats_without_timing_or_cost(tmp_path):
     led = _filled()
     led.bytes_in = 1234
     led.write(tmp_path / "shard-00000.stats.json")
     stats = json.loads((tmp_path / "shard-00000.stats.json").read_text())
-    cost = json.loads((tmp_path / "shard-00000.cost.json").read_text())
     assert stats["seen"] == stats["kept"] + sum(stats["dropped"].values()) == 5
     assert not {"wall_s", "cpu_s", "max_rss_mb"} & set(stats)
     assert not any(k.startswith("_") for k in stats)
-    assert {"wall_s", "cpu_s", "max_rss_mb"} <= set(cost)
-    assert cost["wall_s"] >= 0 and cost["cpu_s"] >= 0 and cost["max_rss_mb"] > 0
-    assert (cost["stage"], cost["source"], cost["shard"], cost["bytes_in"]) == ("filter", "crawl", "shard-00000", 1234)
+    assert stats["bytes_in"] == 1234 and sorted(p.name for p in tmp_path.iterdir()) == ["shard-00000.stats.json"]
 
 
 def test_stats_are_byte_identical_across_reruns(tmp_path):
@@ -82,13 +79,6 @@ def test_stats_are_byte_identical_across_reruns(tmp_path):
     led.keep(100)
     led.write(tmp_path / "b" / "stats.json")
     assert (tmp_path / "a" / "stats.json").read_bytes() == (tmp_path / "b" / "stats.json").read_bytes()
-    assert (tmp_path / "b" / "cost.json").is_file()
-
-
-@pytest.mark.parametrize("name, cost", [("x.stats.json", "x.cost.json"), ("stats.json", "cost.json"),
-                                        ("shard-1.stats.json", "shard-1.cost.json")])
-def test_cost_path(tmp_path, name, cost):
-    assert ledger.cost_path(tmp_path / name) == tmp_path / cost
 
 
 def test_load_round_trip_and_rejects_a_ledger_that_does_not_add_up(tmp_path):

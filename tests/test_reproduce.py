@@ -80,3 +80,30 @@ def test_compare_lists_differing_missing_and_extra_in_stage_order(tmp_path, monk
     assert n == 5 and [(x.kind, x.artifact) for x in lines] == [
         ("missing", "tag/a.parquet"), ("differs", "filter/a.parquet"), ("extra", "new/x")]
     assert lines[1].text().startswith("DIFFERS  filter/a.parquet (filter): report sha256 9")
+
+
+def test_remote_inputs_are_pulled_into_the_clone_with_a_relative_remote_url(tmp_path):
+    """--remote: the clone's *.dvc data comes from the DVC remote; the remote's URL, relative to the source
+    repository's .dvc/, is made absolute first (from a clone elsewhere it would point nowhere)."""
+    origin, clone = tmp_path / "origin", tmp_path / "deeper" / "place" / "clone"
+    origin.mkdir()
+
+    def sh(cwd, *cmd):
+        proc = subprocess.run(list(cmd), cwd=cwd, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+
+    dvc = (sys.executable, "-m", "dvc")
+    sh(origin, "git", "init", "-q")
+    sh(origin, *dvc, "init", "-q")
+    (origin / "input.txt").write_text("the crawl\n")
+    sh(origin, *dvc, "add", "-q", "input.txt")
+    sh(origin, *dvc, "remote", "add", "store", "../remote")  # tmp_path/remote; config.yaml keeps it relative
+    sh(origin, *dvc, "push", "-q", "-r", "store")
+    sh(origin, "git", "add", "-A")
+    sh(origin, "git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "data")
+    sh(tmp_path, "git", "clone", "-q", str(origin), str(clone))
+    assert not (clone / "input.txt").exists()
+    R.pull_inputs(clone, "store", origin)
+    assert (clone / "input.txt").read_text() == "the crawl\n"
+    with pytest.raises(R.ReproduceError, match="dvc pull -r nowhere failed"):
+        R.pull_inputs(clone, "nowhere", origin)

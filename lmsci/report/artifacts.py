@@ -28,6 +28,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from lmsci import config as C
 from lmsci.provenance import sha256_file
 
 REPORT_RULE = "build_report"  # workflow/rules/report.smk: its outputs are the report's own files
@@ -119,7 +120,6 @@ def collect(results: Path, config_files: list[str], root: Path, workdir: Path | 
     Without a Snakefile at ``root`` (a results tree built by hand, as in the report's unit tests)
     every file under ``results`` is an artifact, and ``artifact_source`` says so."""
     results, workdir = Path(results), Path(workdir or Path.cwd())
-    from lmsci import config as C
     merged = C.merge(*(C.read_yaml(workdir / p) for p in dict.fromkeys(config_files)))
     common = {"code_versions": code_versions(), "data_inputs": data_inputs(merged, workdir)}
     everything = {_rel(p, results) for p in _files(results)}

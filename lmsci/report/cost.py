@@ -156,7 +156,8 @@ def projection(results: str | Path, source: str = "crawl", snapshot_records: int
             fixed.append(row)
             continue
         v = per_record.get(rule, a["cpu_s"] / m["records"])
-        stages.append({**row, "ms_per_record": round(1e3 * v, 3), "snapshot_cpu_hours": round(v * snapshot_records / 3600)})
+        stages.append({**row, "ms_per_record": round(1e3 * v, 3),
+                       "snapshot_cpu_hours": round(v * snapshot_records / 3600)})
     total = sum(s["ms_per_record"] for s in stages) / 1e3
     return {"source": source, "records": m["records"], "snapshot_records": snapshot_records,
             "basis": scale["basis"] if scale else f"this run ({m['records']:,} {source} records)",

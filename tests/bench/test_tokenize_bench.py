@@ -72,7 +72,8 @@ def corpus(tmp: Path) -> list[str]:
                 path = truncated_warc(path, tmp / path.name) if tiny() else path
                 docs = extract_shard(name, path, CFG.extract)[0]
             else:
-                docs = read_shard(name, path)[0].head(TINY_DOCS if tiny() else None)
+                docs = read_shard(name, path)[0]
+                docs = docs.head(TINY_DOCS) if tiny() else docs
             texts += docs.sort("id")["text"].to_list()
     return texts
 

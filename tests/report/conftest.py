@@ -71,7 +71,7 @@ def write_results(root: Path) -> dict:
     bpe.save(tok, results / "tokenizer/tokenizer.json")
     blend = {"vocab_size": 300, "eod": 0, "seq_length": 16, "seed": 1, "planned_tokens": 640,
              "train": [{"source": s, "prefix": f"results/tokens/{s}/train", "weight": w} for s, w in (("crawl", .5), ("wiki", .5))],
-             "valid": [{"source": s, "prefix": f"results/tokens/{s}/valid"} for s in ("crawl", "wiki")],
+             "valid": [{"source": s, "prefixes": [f"results/tokens/{s}/valid"]} for s in ("crawl", "wiki")],
              "composition": [{"source": s, "weight": .5, "requested_tokens": 320, "available_tokens": a,
                               "epochs": round(320 / a, 3)} for s, a in (("crawl", 400), ("wiki", 300))]}
     (results / "mix/blend.json").write_text(json.dumps(blend))

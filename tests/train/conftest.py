@@ -35,8 +35,9 @@ def make_blend(root: Path) -> Path:
     for source, period, weight in (("crawl", 40, 0.6), ("wiki", 25, 0.4)):
         for split, n in (("train", 200), ("valid", 20)):
             write_indexed(root / f"{source}_{split}", learnable_documents(rng, n, period))
-            entry = {"source": source, "prefix": str(root / f"{source}_{split}")}
-            entries[split].append({**entry, "weight": weight} if split == "train" else entry)
+            prefix = str(root / f"{source}_{split}")  # the blend manifest lmsci.mix writes
+            entries[split].append({"source": source, "prefix": prefix, "weight": weight} if split == "train"
+                                  else {"source": source, "prefixes": [prefix]})
     path = root / "blend.json"
     path.write_text(json.dumps({"vocab_size": VOCAB, "eod": 0, "seq_length": SEQ, **entries}))
     return path

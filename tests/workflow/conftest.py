@@ -54,7 +54,7 @@ def result_files(repo: Path) -> list[str]:
                   if f.is_file() and f.relative_to(root).parts[0] != "logs" and not f.name.endswith("cost.json"))
 
 
-DATA_ARTIFACTS = ("*.parquet", "tokenizer.json", "*.bin", "*.idx", "blend.json", "*stats.json")
+DATA_ARTIFACTS = ("*.parquet", "tokenizer.json", "*.bin", "*.idx", "blend.json", "*stats.json", "*.npy", "split.json")
 
 
 def data_digests(repo: Path) -> dict[str, str]:

@@ -7,8 +7,9 @@ import yaml
 
 from .conftest import ROOT, snakemake
 
-STAGES = ("extract", "tag", "filter", "pii", "dedup_exact", "minhash_signatures", "minhash_buckets", "dedup_minhash",
-          "train_tokenizer", "tokenize", "mix", "train_model", "evaluate",
+STAGES = ("extract", "tag", "filter", "pii", "dedup_exact_hashes", "dedup_exact_groups", "dedup_exact",
+          "minhash_signatures", "minhash_buckets", "minhash_clusters", "dedup_minhash", "split_fallback",
+          "decontam_index", "train_tokenizer", "tokenize", "mix", "train_model", "evaluate",
           "build_report")
 
 
