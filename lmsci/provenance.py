@@ -13,22 +13,6 @@ PACKAGES = ("lmsci", "torch", "megatron-core", "snakemake", "dvc", "polars", "fa
             "resiliparse", "fastwarc", "tokenizers", "transformers", "safetensors", "lm-eval", "numpy", "matplotlib")
 
 
-def code_version(*modules: str) -> str:
-    """sha256 (16 hex) over the source of the named lmsci modules/packages (e.g. "crawl", "ledger").
-
-    Snakemake rules carry it as a param, so editing a stage's code reruns that stage only.
-    """
-    h = hashlib.sha256()
-    base = ROOT / "lmsci"
-    for mod in sorted(modules):
-        target = base / mod.replace(".", "/")
-        files = sorted(target.rglob("*.py")) if target.is_dir() else [target.with_suffix(".py")]
-        for f in files:
-            h.update(str(f.relative_to(base)).encode())
-            h.update(f.read_bytes())
-    return h.hexdigest()[:16]
-
-
 def git_state(root: Path = ROOT) -> dict:
     def git(*args: str) -> str:
         try:

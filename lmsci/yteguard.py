@@ -23,7 +23,11 @@ def _guarded(process_yaml):
     def process_yaml_refusing_templates(file_or_str, *args, **kwargs):
         from lmsci import yamlio  # the config check's own reader: the same one line as `lmsci run` prints
 
-        text = file_or_str if isinstance(file_or_str, str) else file_or_str.read()
+        try:
+            text = file_or_str if isinstance(file_or_str, str) else file_or_str.read()
+        except ValueError:  # not text (UnicodeDecodeError): the caller's own error handling says so
+            file_or_str.seek(0)
+            return process_yaml(file_or_str, *args, **kwargs)
         try:
             doc = yaml.safe_load(text)
         except yaml.YAMLError:

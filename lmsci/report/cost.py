@@ -43,6 +43,20 @@ _SNAKEMAKE = ("import sys, snakemake.benchmark as b; b.benchmarked.__wrapped__._
               "from snakemake.cli import main; sys.argv[0] = 'snakemake'; main()")
 
 
+def sample_benchmarks_every(sample_s: float = SAMPLE_S) -> None:
+    """Make this process's Snakemake sample every job's process tree every ``sample_s`` seconds throughout
+    (its default: 0.5 s for 30 samples, then every 30 s, none at the end — a sub-second job records ~0 CPU
+    and its shell's 3 MB). Snakemake has no option for it; the interval is a default argument of
+    ``snakemake.benchmark.benchmarked``. The Snakefile calls this (common.smk), so every entry point — bare
+    ``snakemake``, ``lmsci run``, ``dvc repro``, a SLURM job's own Snakemake — writes the same figures.
+    ``cpu_time`` stays a lower bound, short by at most ``sample_s`` per job."""
+    import snakemake.benchmark as bench
+
+    fn = getattr(bench.benchmarked, "__wrapped__", None)
+    if fn is not None and fn.__defaults__ and len(fn.__defaults__) == 3:
+        fn.__defaults__ = (*fn.__defaults__[:2], float(sample_s))
+
+
 def snakemake_command(sample_s: float = SAMPLE_S) -> list[str]:
     """``python -m snakemake`` whose benchmark files sample every ``sample_s`` seconds throughout each job
     (Snakemake's default: 0.5 s for 30 samples, then 30 s, none at the end — a sub-second job records ~0 CPU
