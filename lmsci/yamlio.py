@@ -14,9 +14,8 @@ from pathlib import Path
 import yaml
 
 from lmsci.conf.base import ConfigError, show
+from lmsci.yteguard import EVALUATED_KEYS, refusal  # the same line the environment's guard prints
 
-# Keys that make a config evaluate code when Snakemake loads it (yte.process_yaml(require_use_yte=True)).
-EVALUATED_KEYS = ("__use_yte__", "__definitions__", "__variables__")
 
 
 class _Loader(yaml.SafeLoader):
@@ -97,6 +96,5 @@ def parse(text: str, name: str = "<config>") -> dict:
         if not isinstance(key, str):
             raise ConfigError(f"{where}: top-level key {show(repr(key))} is not a string; config keys are names")
         if key in EVALUATED_KEYS:
-            raise ConfigError(f"{where}: '{key}' asks for a YTE template, evaluated as code; lmsci configs are "
-                              "plain data: remove it and write the values out")
+            raise ConfigError(refusal(where, key))
     return data

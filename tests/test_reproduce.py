@@ -107,3 +107,11 @@ def test_remote_inputs_are_pulled_into_the_clone_with_a_relative_remote_url(tmp_
     assert (clone / "input.txt").read_text() == "the crawl\n"
     with pytest.raises(R.ReproduceError, match="dvc pull -r nowhere failed"):
         R.pull_inputs(clone, "nowhere", origin)
+
+
+def test_the_rerun_imports_the_clones_lmsci_not_the_installed_one(tmp_path):
+    """The environment may import lmsci at interpreter start (a .pth); the clone's code must still run."""
+    (tmp_path / "lmsci").mkdir()
+    (tmp_path / "lmsci" / "__init__.py").write_text("")
+    out = R._run([sys.executable, "-c", "import lmsci; print(lmsci.__file__)"], ROOT, "import", code=tmp_path)
+    assert out.strip() == str(tmp_path / "lmsci" / "__init__.py")

@@ -45,7 +45,11 @@ class ArtifactsError(RuntimeError):
 def _snakemake(root: Path, workdir: Path, config_files: list[str], *args: str) -> str:
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(Path(root) / "Snakefile"), "--directory",
            str(workdir), "--nolock", "--cores", "1", *(["--configfile", *config_files] if config_files else []), *args]
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=TIMEOUT_S)
+    # The Snakefile imports its own repository's lmsci: PYTHONPATH first, as a .pth in the environment
+    # may import an installed lmsci at interpreter start (which sys.path inserts could no longer shadow).
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(root).resolve()),
+                                                        *filter(None, [os.environ.get("PYTHONPATH")])])}
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=TIMEOUT_S, env=env)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise ArtifactsError(f"`snakemake {' '.join(args)}` in {workdir} failed: {tail[0]}")
