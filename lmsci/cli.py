@@ -5,7 +5,6 @@ paths, and fail with one line naming the problem — never a bare traceback.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -281,8 +280,9 @@ def cmd_trace(a, _):
     import json
     from lmsci.report.trace import trace
     cfg = C.load(*(a.configfile or ["config.yaml"]))
-    print(json.dumps(trace(Path(a.results or cfg.results), cfg, a.step, a.sample, a.position),
-                     indent=2, ensure_ascii=False))
+    from lmsci.termsafe import clean
+    print(clean(json.dumps(trace(Path(a.results or cfg.results), cfg, a.step, a.sample, a.position),
+                           indent=2, ensure_ascii=False)))
 
 
 def cmd_batch(a, _):
@@ -290,13 +290,14 @@ def cmd_batch(a, _):
     from lmsci.report.trace import batch
     cfg = C.load(*(a.configfile or ["config.yaml"]))
     out = batch(Path(a.results or cfg.results), a.step)
+    from lmsci.termsafe import clean
     if a.json:
-        print(json.dumps(out, ensure_ascii=False))
+        print(json.dumps(out, ensure_ascii=True))  # \u-escaped: no crawled control character reaches a terminal
         return
     for smp in out["samples"]:
-        print(f"--- step {out['step']} sample {smp['sample']}: " + ", ".join(
-            f"{d['id']} [{d['first']}:{d['end']}]" for d in smp["documents"]))
-        print(smp["text"])
+        print(clean(f"--- step {out['step']} sample {smp['sample']}: " + ", ".join(
+            f"{d['id']} [{d['first']}:{d['end']}]" for d in smp["documents"])))
+        print(clean(smp["text"]))
 
 
 def cmd_inspect(a, _):
@@ -370,141 +371,17 @@ class _Ns:
         self.__dict__.update(s)
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lmsci", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="verb", required=True)
-
-    def verb(name, fn, *args):
-        sp = sub.add_parser(name)
-        sp.set_defaults(fn=fn)
-        if fn is not cmd_run and fn is not cmd_report:
-            sp.add_argument("--cfg", required=True, help="config slice as JSON (the rules pass it)")
-        for arg in args:
-            sp.add_argument(arg, **({"nargs": "+"} if arg in ("--inputs", "--config-files", "--edges", "--positives",
-                                                             "--negatives") else {}),
-                            required=True)
-        return sp
-
-    verb("extract", cmd_extract, "--source", "--kind", "--input", "--out", "--dropped", "--stats")
-    tg = verb("tag", cmd_tag, "--source", "--shard", "--filters", "--input", "--out", "--stats")
-    tg.add_argument("--quality-model", help="trained quality classifier (model.bin), when `quality` is listed")
-    tg.add_argument("--c4-bad-words", help="C4 bad-words list (c4.bad_words_file), when `c4` is listed")
-    tg.add_argument("--dropped", help="empty dropped frame (tag keeps every document; the stage contract's file)")
-    verb("train-quality", cmd_train_quality, "--positives", "--negatives", "--out")
-    verb("filter", cmd_filter, "--source", "--shard", "--filters", "--input", "--out", "--dropped", "--stats")
-    verb("dedup-hashes", cmd_dedup_hashes, "--input", "--out")
-    verb("dedup-groups", cmd_dedup_groups, "--inputs", "--out").add_argument("--bucket", type=int, required=True)
-    verb("dedup-exact", cmd_dedup_exact, "--source", "--shard", "--input", "--out", "--dropped",
-         "--stats").add_argument("--groups", nargs="+", required=True, help="every hash range's groups file")
-    verb("pii", cmd_pii, "--source", "--shard", "--input", "--out", "--dropped", "--stats")
-    verb("minhash-signatures", cmd_minhash_signatures, "--input", "--out")
-    mb = verb("minhash-buckets", cmd_minhash_buckets, "--inputs")
-    mb.add_argument("--bands", type=int, nargs="+", help="only these bands (default: all)")
-    out = mb.add_mutually_exclusive_group(required=True)
-    out.add_argument("--out-dir", help="write band-NNN.parquet per band here")
-    out.add_argument("--out", help="the edge file of the one band given with --bands")
-    verb("minhash-clusters", cmd_minhash_clusters, "--edges", "--out")
-    verb("dedup-minhash", cmd_dedup_minhash, "--source", "--shard", "--input", "--clusters", "--out", "--dropped",
-         "--stats")
-    cu = sub.add_parser("curate", help="extract, filter, redact and dedup WARC files in one process")
-    cu.set_defaults(fn=cmd_curate)
-    cu.add_argument("warcs", nargs="+", metavar="WARC")
-    cu.add_argument("--out", required=True, help="directory for decisions.parquet and ledger.json")
-    cu.add_argument("--config", nargs="+", help="config.yaml plus overlays (default: the repository's config.yaml)")
-    cu.add_argument("--source", default="crawl", help="source whose filters apply and that names the ids")
-    cu.add_argument("--quality-model", help="trained quality classifier (default: train one into OUT/quality/ "
-                    "from quality.positive_sources vs the given WARCs)")
-    verb("train-tokenizer", cmd_train_tokenizer, "--inputs", "--out")
-    verb("split-fallback", cmd_split_fallback, "--inputs", "--out")
-    verb("decontam-index", cmd_decontam_index, "--inputs", "--split-fallback", "--out")
-    tk = verb("tokenize", cmd_tokenize, "--source", "--shard", "--input", "--tokenizer", "--split-fallback",
-              "--out", "--dropped", "--stats")
-    tk.add_argument("--index", help="decontamination index (.npy, lmsci decontam-index): training documents "
-                    "sharing decontam.ngram-grams with it are dropped")
-    verb("merge-tokens", cmd_merge_tokens, "--inputs", "--tokenizer", "--out")
-    verb("mix", cmd_mix, "--inputs", "--tokenizer", "--out")
-    verb("train", cmd_train, "--blend", "--out-dir")
-    pc = sub.add_parser("publish-checkpoints", help="the run's complete checkpoints → a declared output directory")
-    pc.set_defaults(fn=cmd_publish_checkpoints)
-    pc.add_argument("--train-dir", required=True, help="results/train (checkpoints/step_*/, checkpoint/)")
-    pc.add_argument("--out-dir", required=True, help="published copy (replaced)")
-    verb("evaluate", cmd_evaluate, "--blend", "--checkpoint", "--out")
-    verb("evaluate-checkpoints", cmd_evaluate_checkpoints, "--blend", "--train-dir", "--out")
-    sf = verb("scaling-fit", cmd_scaling_fit, "--inputs", "--out-dir")
-    sf.add_argument("--runs", nargs="+", required=True, help="<model>/<tokens> of each perplexity file, in order")
-    rp = verb("report", cmd_report, "--results", "--out-dir", "--config-files")
-    rp.add_argument("--scaling", help="scaling-law fit JSON (lmsci/scaling) to render; default: none in this run")
-    vf = sub.add_parser("verify", help="re-hash every artifact a report's provenance.json lists")
-    vf.set_defaults(fn=cmd_verify)
-    vf.add_argument("report_dir", help="reports/<run>")
-    vf.add_argument("--results", help="results directory (default: the one provenance.json names)")
-    rr = sub.add_parser("reproduce", help="rerun a report's commit and config in a clean clone; compare every hash")
-    rr.set_defaults(fn=cmd_reproduce)
-    rr.add_argument("report_dir", help="reports/<run>")
-    rr.add_argument("--until", default="report", help="curate, tokens, train or report (default: report, all)")
-    rr.add_argument("--remote", help="DVC remote to pull the inputs from (default: the clone's committed files)")
-    rr.add_argument("--repo", help="repository to clone (default: the one provenance.json names)")
-    rr.add_argument("--workdir", help="empty directory for the clone (default: a new temporary one)")
-    rr.add_argument("--cores", type=int, default=2)
-    rr.add_argument("--keep", action="store_true", help="keep the clone even when every artifact is identical")
-    df = sub.add_parser("diff", help="where two runs part: config, code, packages, inputs, first stage, loss step")
-    df.set_defaults(fn=cmd_diff)
-    df.add_argument("run_a", help="reports/<run A>")
-    df.add_argument("run_b", help="reports/<run B>")
-    tr = sub.add_parser("trace", help="a training token → document id, WARC record, filter attributes")
-    tr.set_defaults(fn=cmd_trace)
-    for arg in ("--step", "--sample", "--position"):
-        tr.add_argument(arg, type=int, required=True)
-    tr.add_argument("--results", help="results directory (default: the config's `results`)")
-    tr.add_argument("--configfile", nargs="+", help="config.yaml plus overlays the run used (later ones win)")
-    ins = sub.add_parser("inspect", help="audit dropped documents: counts per reason, or samples of one")
-    ins.set_defaults(fn=cmd_inspect)
-    ins.add_argument("what", choices=["dropped"])
-    ins.add_argument("--reason", help="e.g. gopher_quality/few_words, or a filter name for all its reasons")
-    ins.add_argument("-n", type=int, default=5, help="how many samples")
-    ins.add_argument("--chars", type=int, default=400, help="characters of text per sample")
-    ins.add_argument("--results", help="results directory (default: the config's `results`)")
-    ins.add_argument("--configfile", nargs="+", help="config.yaml plus overlays (later ones win)")
-    bt = sub.add_parser("batch", help="the exact tokens of a training step and their document ids")
-    bt.set_defaults(fn=cmd_batch)
-    bt.add_argument("--step", type=int, required=True)
-    bt.add_argument("--json", action="store_true", help="token ids and document ids as JSON")
-    bt.add_argument("--results", help="results directory (default: the config's `results`)")
-    bt.add_argument("--configfile", nargs="+", help="config.yaml plus overlays the run used (later ones win)")
-    ex = sub.add_parser("export-hf", help="checkpoint → transformers LlamaForCausalLM directory")
-    ex.set_defaults(fn=cmd_export_hf)
-    ex.add_argument("checkpoint", help="results/train/checkpoint")
-    ex.add_argument("out", help="output directory: new, empty, or an earlier export (replaced); never another")
-    ex.add_argument("--tokenizer", help="tokenizer.json (default: <checkpoint>/../../tokenizer/tokenizer.json)")
-    verb("eval-tasks", cmd_eval_tasks, "--blend", "--tokenizer", "--out-dir", "--per-source")
-    le = sub.add_parser("lm-eval", help="lm-evaluation-harness on an export-hf directory with the local tasks")
-    le.set_defaults(fn=cmd_lm_eval)
-    le.add_argument("hf_dir", help="results/export/hf")
-    le.add_argument("tasks_dir", help="results/eval/tasks (lmsci eval-tasks)")
-    le.add_argument("--out", required=True, help="JSON: task → metric → value")
-    le.add_argument("--limit", type=int, help="items per task (default: all)")
-    pl = sub.add_parser("pull", help="dvc pull, then snakemake --touch so nothing restored is recomputed")
-    pl.set_defaults(fn=cmd_pull)
-    pl.add_argument("targets", nargs="*", help="Snakemake targets to mark up to date (default: dvc.yaml's stages)")
-    pl.add_argument("--remote", help="DVC remote (default: core.remote in .dvc/config)")
-    pl.add_argument("--configfile", nargs="+", help="config.yaml plus overlays (default: the Snakefile's)")
-    run = verb("run", cmd_run)
-    run.add_argument("--cores", type=int, default=2)
-    run.add_argument("--configfile", nargs="+", help="config.yaml plus overlays (later ones win)")
-    run.add_argument("snakemake_args", nargs="*", help="Snakemake flags and targets, passed on in order "
-                     "(lmsci run -n tokens; --forceall; --until tag)")
-    return p
-
-
 def main(argv: list[str] | None = None) -> int:
+    from lmsci.cliargs import parser  # here, not at the top: no verb's code version includes the parser
+
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["run"]:  # Snakemake's flags are not ours to parse: split them off first
         from lmsci.runargs import split
         own, rest = split(argv)
-        a = _parser().parse_args(own)
+        a = parser(sys.modules[__name__]).parse_args(own)
         a.snakemake_args = rest
     else:
-        a = _parser().parse_args(argv)
+        a = parser(sys.modules[__name__]).parse_args(argv)
     try:
         s = C.parse_slice(a.cfg) if getattr(a, "cfg", None) else {}
         rc = a.fn(a, s)

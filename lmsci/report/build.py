@@ -156,6 +156,8 @@ def context(results: Path, out_dir: Path, config_files: list[str], scaling: Path
                      f".venv/bin/snakemake --cores 2 --configfile {configs}    # the same workflow, directly",
                      "PATH=$PWD/.venv/bin:$PATH dvc repro    # or through DVC's stages (config.yaml as params)",
                      f".venv/bin/lmsci verify {out_dir}    # re-hash every artifact listed in provenance.json",
+                     f".venv/bin/lmsci reproduce {out_dir} --until tokens    # rerun the commit + config in a "
+                     "clean clone, compare every hash",
                      f".venv/bin/lmsci trace --step 0 --sample 0 --position 0 --configfile {configs}"
                      "    # a training token → its document, WARC record and filter verdicts"],
     }

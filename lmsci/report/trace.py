@@ -141,7 +141,9 @@ def _origin(results: Path, cfg: C.Config, doc_id: str, root: Path) -> dict:
     if shard not in files:
         raise TraceError(f"document {doc_id}: shard '{shard}' of source '{source}' is not in the config's "
                          "sources; pass the config files the run used (--configfile)")
-    path = Path(files[shard]) if Path(files[shard]).is_absolute() else root / files[shard]
+    from lmsci.crawl.remote import is_url
+    given = files[shard]  # a local path (relative to the repository) or an fsspec URL, read as a stream
+    path = given if is_url(given) else Path(given) if Path(given).is_absolute() else root / given
     record = (extract.record_at(path, int(offset), cfg.extract) if src.kind == "warc"
               else jsonl.line_at(path, int(offset)))
     # What extraction stored then vs. what the record gives today (later stages may redact the text).
