@@ -113,5 +113,7 @@ def test_the_rerun_imports_the_clones_lmsci_not_the_installed_one(tmp_path):
     """The environment may import lmsci at interpreter start (a .pth); the clone's code must still run."""
     (tmp_path / "lmsci").mkdir()
     (tmp_path / "lmsci" / "__init__.py").write_text("")
-    out = R._run([sys.executable, "-c", "import lmsci; print(lmsci.__file__)"], ROOT, "import", code=tmp_path)
+    elsewhere = tmp_path / "elsewhere"  # not the clone: PYTHONPATH must win over the installed lmsci
+    elsewhere.mkdir()
+    out = R._run([sys.executable, "-c", "import lmsci; print(lmsci.__file__)"], elsewhere, "import", code=tmp_path)
     assert out.strip() == str(tmp_path / "lmsci" / "__init__.py")

@@ -11,6 +11,20 @@ MAX_BATCH = 2**20  # sequences per optimizer step (Llama 3 405B: 16M tokens = 2,
 MAX_WIDTH = 2**16  # hidden size (Llama 3 405B: 16,384)
 
 
+def check_shape(m) -> None:
+    """The transformer shape fields a model and a sweep model share: bounds and divisibility."""
+    bounded("num_layers", m.num_layers, 1, 1024)
+    bounded("hidden_size", m.hidden_size, 1, MAX_WIDTH)
+    bounded("num_attention_heads", m.num_attention_heads, 1, 1024)
+    bounded("num_query_groups", m.num_query_groups, 1, m.num_attention_heads,
+            fix="query groups (KV heads) are at most the attention heads")
+    bounded("ffn_hidden_size", m.ffn_hidden_size, 1, 4 * MAX_WIDTH)
+    if m.hidden_size % m.num_attention_heads:
+        fail("num_attention_heads", f"must divide hidden_size {m.hidden_size}")
+    if m.num_attention_heads % m.num_query_groups:
+        fail("num_query_groups", f"must divide num_attention_heads {m.num_attention_heads}")
+
+
 @dataclass(frozen=True)
 class ModelConfig(Section):
     # Llama-style GPT: RMSNorm, SwiGLU, RoPE, GQA (num_query_groups < num_attention_heads).
@@ -29,16 +43,7 @@ class ModelConfig(Section):
     preset: Literal["", "tiny", "pythia-160m", "pythia-410m", "pythia-1b", "llama-1b", "llama-7b"] = ""
 
     def check(self) -> None:
-        bounded("num_layers", self.num_layers, 1, 1024)
-        bounded("hidden_size", self.hidden_size, 1, MAX_WIDTH)
-        bounded("num_attention_heads", self.num_attention_heads, 1, 1024)
-        bounded("num_query_groups", self.num_query_groups, 1, self.num_attention_heads,
-                fix="query groups (KV heads) are at most the attention heads")
-        bounded("ffn_hidden_size", self.ffn_hidden_size, 1, 4 * MAX_WIDTH)
-        if self.hidden_size % self.num_attention_heads:
-            fail("num_attention_heads", f"must divide hidden_size {self.hidden_size}")
-        if self.num_attention_heads % self.num_query_groups:
-            fail("num_query_groups", f"must divide num_attention_heads {self.num_attention_heads}")
+        check_shape(self)
         bounded("seq_length", self.seq_length, 1, MAX_SEQ, fix="tokens per sequence (128k at most)")
         bounded("rotary_base", self.rotary_base, 1, 10**9)
         bounded("norm_epsilon", self.norm_epsilon, 0.0, 0.1, lo_open=True)
@@ -162,16 +167,7 @@ class SweepModelConfig(Section):
     def check(self) -> None:
         if not self.name.isidentifier() or not self.name.isascii():
             fail("name", f"{self.name!r} must be an identifier (letters, digits, _): it names the run's directory")
-        bounded("num_layers", self.num_layers, 1, 1024)
-        bounded("hidden_size", self.hidden_size, 1, MAX_WIDTH)
-        bounded("num_attention_heads", self.num_attention_heads, 1, 1024)
-        bounded("num_query_groups", self.num_query_groups, 1, self.num_attention_heads,
-                fix="query groups (KV heads) are at most the attention heads")
-        bounded("ffn_hidden_size", self.ffn_hidden_size, 1, 4 * MAX_WIDTH)
-        if self.hidden_size % self.num_attention_heads:
-            fail("num_attention_heads", f"must divide hidden_size {self.hidden_size}")
-        if self.num_attention_heads % self.num_query_groups:
-            fail("num_query_groups", f"must divide num_attention_heads {self.num_attention_heads}")
+        check_shape(self)
 
 
 @dataclass(frozen=True)
