@@ -123,8 +123,11 @@ def _fresh_dataset_cache(cache_dir: Path, data: dict) -> None:
     """megatron keys its index cache by the dataset config, not by the tokens: indices built for
     other data (e.g. a rerun after curation dropped documents) would point past the new .idx. The
     cache is kept only if it was built for this data fingerprint."""
-    stamp = cache_dir / "fingerprint.json"
-    if cache_dir.exists() and (not stamp.is_file() or json.loads(stamp.read_text()).get("sha256") != data["sha256"]):
+    stamp = cache_dir / "fingerprint.json"  # also the marker that lmsci made the directory it may delete
+    if cache_dir.is_dir() and not stamp.is_file() and any(cache_dir.iterdir()):
+        raise RuntimeError(f"{cache_dir} holds files lmsci did not write (no fingerprint.json); move them away "
+                           "or train into another --out-dir")
+    if stamp.is_file() and json.loads(stamp.read_text()).get("sha256") != data["sha256"]:
         print(f"train: {cache_dir} was built for other data; rebuilding it", flush=True)
         shutil.rmtree(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)

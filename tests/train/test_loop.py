@@ -75,8 +75,6 @@ def test_dataset_cache_of_other_data_is_rebuilt(tmp_path):
     """megatron keys its index cache by dataset config only; indices of other data must not survive."""
     from lmsci.train.loop import _fresh_dataset_cache
     cache = tmp_path / "dataset_cache"
-    cache.mkdir()
-    (cache / "abc-GPTDataset-train-document_index.npy").write_bytes(b"old")  # a cache from before stamps
     _fresh_dataset_cache(cache, {"sha256": "one"})
     assert [p.name for p in cache.iterdir()] == ["fingerprint.json"]
     (cache / "abc-GPTDataset-train-document_index.npy").write_bytes(b"built for one")
@@ -84,3 +82,13 @@ def test_dataset_cache_of_other_data_is_rebuilt(tmp_path):
     assert (cache / "abc-GPTDataset-train-document_index.npy").read_bytes() == b"built for one"
     _fresh_dataset_cache(cache, {"sha256": "two"})
     assert [p.name for p in cache.iterdir()] == ["fingerprint.json"]
+
+
+def test_a_dataset_cache_lmsci_did_not_make_is_never_deleted(tmp_path):
+    from lmsci.train.loop import _fresh_dataset_cache
+    cache = tmp_path / "dataset_cache"
+    cache.mkdir()
+    (cache / "yours.txt").write_text("not ours")  # no fingerprint.json: not a directory lmsci made
+    with pytest.raises(RuntimeError, match="did not write"):
+        _fresh_dataset_cache(cache, {"sha256": "one"})
+    assert (cache / "yours.txt").read_text() == "not ours"

@@ -143,3 +143,27 @@ def test_a_code_edit_reruns_exactly_the_jobs_whose_verbs_import_it(run, module, 
     assert reruns <= rules, sorted(rules)
     assert not rules & untouched, sorted(rules & untouched)
     assert _dry_run_rules(run) == set()
+
+
+def test_pulled_checkpoints_rerun_the_per_checkpoint_evaluation_without_training(run, tmp_path):
+    """dvc push, a fresh clone, `lmsci pull`: the published checkpoints come back, and the per-checkpoint
+    evaluation reruns from them alone — the train rule does not run — to the same bytes."""
+    store = tmp_path / "store"
+    for cmd in (["dvc", "remote", "add", "--local", "-f", "store", str(store)], ["dvc", "push", "-q", "-r", "store"],
+                ["git", "add", "dvc.lock"],
+                ["git", "-c", "user.email=ci@lmsci", "-c", "user.name=ci", "commit", "-qm", "lock", "--allow-empty"]):
+        proc = _sh(run, *cmd)
+        assert proc.returncode == 0, (cmd, proc.stdout + proc.stderr)
+    clone = tmp_path / "clone"
+    assert _sh(tmp_path, "git", "clone", "-q", str(run), str(clone)).returncode == 0
+    assert _sh(clone, "dvc", "remote", "add", "--local", "store", str(store)).returncode == 0
+    proc = _sh(clone, sys.executable, "-m", "lmsci", "pull", "--remote", "store")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    published = sorted(p.relative_to(clone) for p in (clone / "results/train/published").rglob("*") if p.is_file())
+    assert published == sorted(p.relative_to(run) for p in (run / "results/train/published").rglob("*") if p.is_file())
+    (clone / "results/eval/checkpoints.json").unlink(missing_ok=True)
+    proc = snakemake(clone, "results/eval/checkpoints.json", "--cores", "2")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ran = set(re.findall(r"\(Rule: (\w+)\)", proc.stderr + proc.stdout))
+    assert "evaluate_checkpoints" in ran and "train_model" not in ran, sorted(ran)
+    assert (clone / "results/eval/checkpoints.json").read_bytes() == (run / "results/eval/checkpoints.json").read_bytes()
