@@ -12,7 +12,8 @@ and peak RSS per job, at each size. It depends on the rule names' benchmark fold
 sampled ``cpu_time`` (every job's whole process tree). Snakemake samples a job every 0.5 s for its first
 30 samples, then every 30 s, and not at its end: a job shorter than 0.5 s records ~0 CPU and the shell's
 3 MB as its peak, a 45 s job can lose 15 s. The runs here sample every ``SAMPLE_S`` throughout
-(Snakemake's own timer, its interval set in-process), so the loss is at most one interval per job.
+(Snakemake's own timer; the Snakefile sets its interval: lmsci.report.cost.sample_benchmarks_every),
+so the loss is at most one interval per job.
 ``coverage`` compares the sum over the benchmark files with the exact CPU of the whole ``snakemake``
 process tree (``RUSAGE_CHILDREN``, Snakemake's own scheduling included). The checks of issue 9 are
 evaluated and reported, not asserted: peak RSS per job within 1.5× from the smallest size to the largest,
@@ -69,7 +70,7 @@ def run_size(crawl_dir: Path, run_dir: Path, shards: int, cores: int, timeout: i
     shutil.rmtree(run_dir / "results", ignore_errors=True)
     conf = overlay(crawl_dir, run_dir, shards)
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
-    cmd = [*cost.snakemake_command(SAMPLE_S), "tokens", "--cores", str(cores), "--configfile", "config.yaml", str(conf)]
+    cmd = [sys.executable, "-m", "snakemake", "tokens", "--cores", str(cores), "--configfile", "config.yaml", str(conf)]
     cpu, wall = _children_cpu(), time.perf_counter()
     with open(run_dir / "snakemake.log", "w") as log:
         proc = subprocess.run(cmd, cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=timeout)

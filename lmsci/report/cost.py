@@ -17,7 +17,6 @@ per-record figures come from the largest ``make bench-scale`` crawl rather than 
 from __future__ import annotations
 
 import csv
-import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -39,8 +38,6 @@ ORDER = ("extract", "train_quality", "tag", "filter", "pii", "dedup_exact_hashes
 
 
 SAMPLE_S = 0.1  # a finer benchmark sampling interval (psutil over each job's tree; ~1 % of a core per job)
-_SNAKEMAKE = ("import sys, snakemake.benchmark as b; b.benchmarked.__wrapped__.__defaults__ = (None, None, {s}); "
-              "from snakemake.cli import main; sys.argv[0] = 'snakemake'; main()")
 
 
 def sample_benchmarks_every(sample_s: float = SAMPLE_S) -> None:
@@ -55,14 +52,6 @@ def sample_benchmarks_every(sample_s: float = SAMPLE_S) -> None:
     fn = getattr(bench.benchmarked, "__wrapped__", None)
     if fn is not None and fn.__defaults__ and len(fn.__defaults__) == 3:
         fn.__defaults__ = (*fn.__defaults__[:2], float(sample_s))
-
-
-def snakemake_command(sample_s: float = SAMPLE_S) -> list[str]:
-    """``python -m snakemake`` whose benchmark files sample every ``sample_s`` seconds throughout each job
-    (Snakemake's default: 0.5 s for 30 samples, then 30 s, none at the end — a sub-second job records ~0 CPU
-    and its shell's 3 MB). Snakemake has no option for it; the interval is a default argument of
-    ``snakemake.benchmark.benchmarked``, set here in the process that runs the jobs. Append the usual arguments."""
-    return [sys.executable, "-c", _SNAKEMAKE.format(s=float(sample_s))]
 
 
 class CostError(ValueError):

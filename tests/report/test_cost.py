@@ -19,6 +19,8 @@ from lmsci.report import cost
 
 SNAKEFILE = """
 import sys
+from lmsci.report import cost
+cost.sample_benchmarks_every()  # as workflow/rules/common.smk does for the real workflow
 SHARDS = {"crawl": ["s0", "s1"], "wiki": ["w0"]}
 SEEN = {"s0": 30, "s1": 50, "w0": 7}
 rule all:
@@ -55,7 +57,7 @@ def run(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("cost-run")
     (d / "Snakefile").write_text(SNAKEFILE)
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
-    proc = subprocess.run([*cost.snakemake_command(), "--cores", "2", "--quiet", "all"], cwd=d, env=env,
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--quiet", "all"], cwd=d, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return d / "results"
@@ -71,7 +73,7 @@ def test_reads_every_job_of_the_run(run):
         key = (rel.parts[0].removesuffix(".tsv"), "/".join(rel.parts[1:]).removesuffix(".tsv"))
         want[key] = _tsv(p)
     assert got == want
-    # extract jobs run ~0.5 s of Python; sampled every 0.1 s (cost.snakemake_command) their CPU and memory
+    # extract jobs run ~0.5 s of Python; sampled every 0.1 s (cost.sample_benchmarks_every) their CPU and memory
     # show, where Snakemake's default (first sample at the start, next at 0.5 s) records the shell alone
     assert all(v["max_rss_mb"] > 20 and v["cpu_s"] > 0 for (rule, _), v in got.items() if rule == "extract")
 

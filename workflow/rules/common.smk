@@ -56,11 +56,16 @@ def per_shard(pattern, source):
     return [pattern.format(R=R, source=source, shard=sh) for sh in shards(source)]
 
 
+LEDGER_STAGES = ("extract", "tag", "filter", "pii", "dedup", "minhash", "tokens")  # every per-shard stage
+
+
 def ledger_files():
-    per_shard_stages = [
-        f for s in SOURCES for st in ("extract", "tag", "filter", "pii", "dedup", "minhash", "tokens") for f in per_shard(f"{{R}}/{st}/{{source}}/{{shard}}.stats.json", s)
-    ]
-    return per_shard_stages
+    return [f for s in SOURCES for st in LEDGER_STAGES
+            for f in per_shard(f"{{R}}/{st}/{{source}}/{{shard}}.stats.json", s)]
+
+
+def token_ledgers():
+    return [f for s in SOURCES for f in per_shard("{R}/tokens/{source}/{shard}.stats.json", s)]
 
 
 def quality_positives():
@@ -159,10 +164,6 @@ def merge_inputs(wildcards):
     dirs = per_shard("{R}/tokens/{source}/{shard}", wildcards.source)
     return {"lineage": [f"{d}/documents.parquet" for d in dirs],
             "tokens": [f"{d}/{sp}.{x}" for d in dirs for sp in ("train", "valid") for x in ("bin", "idx")]}
-
-
-def token_ledgers():
-    return [f for s in SOURCES for f in per_shard("{R}/tokens/{source}/{shard}.stats.json", s)]
 
 
 def curated_targets():
