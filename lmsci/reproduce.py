@@ -28,8 +28,7 @@ from pathlib import Path
 
 import yaml
 
-from lmsci.io import read_json
-from lmsci.report import artifacts
+from lmsci.report import artifacts, verify
 
 TARGETS = ("curate", "tokens", "train", "report")
 
@@ -56,15 +55,13 @@ class Line:
 
 def provenance(report_dir: Path) -> dict:
     path = Path(report_dir) / "provenance.json"
-    if not path.is_file():
-        raise ReproduceError(f"{path} not found; is {report_dir} a report directory (reports/<run>)?")
     try:
-        prov = read_json(path)
-    except ValueError as e:
-        raise ReproduceError(f"{path} is not valid JSON ({e}); rebuild the report") from None
+        prov = verify.load_provenance(report_dir)
+    except verify.VerifyError as e:
+        raise ReproduceError(str(e)) from None
     for key in ("git", "config", "artifacts"):
-        if key not in prov:
-            raise ReproduceError(f"{path} has no '{key}'; rebuild the report with this lmsci")
+        if not isinstance(prov.get(key), dict):
+            raise ReproduceError(f"{path} has no '{key}' mapping; rebuild the report with this lmsci")
     return prov
 
 

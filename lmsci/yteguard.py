@@ -26,7 +26,8 @@ PTH = "lmsci-yteguard.pth"
 
 
 def show(text: object) -> str:
-    """``text`` with unprintable characters escaped (lmsci.conf.base.show)."""
+    """``text`` with control, format and other unprintable characters escaped (\\u200b, \\x1b), so a
+    config key or path holding one cannot hide in, or act on, a one-line error (lmsci.conf.base uses it)."""
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text))
 
 

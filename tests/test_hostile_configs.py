@@ -121,6 +121,8 @@ CASES = [
     ("languages-empty", "langid: {{languages: []}}", "'langid.languages'"),
     ("languages-unknown", "langid: {{languages: [en, xx]}}", "'langid.languages'"),
     ("languages-twice", "langid: {{languages: [en, en]}}", "'langid.languages'"),
+    ("language-override-fraction-of-a-count", "gopher_quality: {{languages: {{zh: {{min_doc_words: 50.7}}}}}}",
+     "'gopher_quality.languages.zh.min_doc_words'"),
     ("lang-threshold-unkept", "langid: {{thresholds: {{de: 0.8}}}}", "'langid.thresholds.de'"),
     ("pii-twice", "pii: {{types: [email, email]}}", "'pii.types'"),
     ("words-min-gt-max", "gopher_quality: {{min_doc_words: 500, max_doc_words: 100}}", "'gopher_quality.min_doc_words'"),

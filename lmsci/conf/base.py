@@ -11,6 +11,8 @@ import difflib
 import math
 from typing import Any, Iterable
 
+from lmsci.yteguard import show  # noqa: F401  (unprintable characters escaped in one-line errors; re-exported)
+
 SEED_MAX = 2**32  # numpy's and megatron's seeds are uint32: [0, 2**32)
 
 
@@ -29,10 +31,6 @@ class FieldError(ConfigError):
         return FieldError(f"{prefix}.{self.key}" if prefix else self.key, self.msg)
 
 
-def show(text: object) -> str:
-    """``text`` with control, format and other unprintable characters escaped (\\u200b, \\x1b), so a
-    config key or path holding one cannot hide in, or act on, the one-line error."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text))
 
 
 def fail(key: str, msg: str) -> None:

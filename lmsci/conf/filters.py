@@ -23,6 +23,8 @@ def check_languages(section) -> None:
             if k not in numeric:
                 fail(f"languages.{lang}.{k}", f"not a numeric threshold of this section; choose from "
                      f"{', '.join(sorted(numeric))}")
+            if isinstance(getattr(section, k), int) and not float(overrides[k]).is_integer():
+                fail(f"languages.{lang}.{k}", f"must be a whole number (got {overrides[k]!r})")
         try:  # the section as that language sees it passes the section's own checks
             dataclasses.replace(section, **{k: type(getattr(section, k))(v) for k, v in overrides.items()},
                                 languages={})

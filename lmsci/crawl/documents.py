@@ -16,6 +16,9 @@ SCHEMA = {
     "text": pl.String,
 }
 
+# Where a dropped record was: the columns the WARC and JSONL readers add to lmsci.stage.DROPPED_SCHEMA.
+DROPPED_EXTRA = {"record_id": pl.String, "offset": pl.Int64, "file": pl.String, "detail": pl.String}
+
 
 def shard_name(path: str | Path) -> str:
     """``data/x/shard-00001.warc.gz`` → ``shard-00001``."""

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polars as pl
 
 from lmsci.config import ExtractConfig
 from lmsci.crawl import http, remote
-from lmsci.crawl.documents import doc_id, frame, shard_name
+from lmsci.crawl.documents import DROPPED_EXTRA, doc_id, frame, shard_name
 from lmsci.crawl.html2text import html_to_text
 from lmsci.crawl.sandbox import ExtractError, ExtractTimeout, Sandbox
 from lmsci.crawl.warc import MAX_HEADER, CorruptShard, Frame, frames
@@ -31,8 +30,6 @@ from lmsci.ledger import Ledger
 from lmsci.stage import dropped_frame
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-# Columns of extract's dropped.parquet beyond lmsci.stage.DROPPED_SCHEMA: where the record is.
-DROPPED_EXTRA = {"record_id": pl.String, "offset": pl.Int64, "file": pl.String, "detail": pl.String}
 charset, decode = http.charset, http.decode  # the charset rules, importable from here as before
 
 __all__ = ["CorruptShard", "extract_shard", "extract_text", "record_at", "charset", "decode"]
@@ -68,8 +65,8 @@ def _record(fr: Frame, cfg: ExtractConfig, sandbox: Sandbox | None) -> dict:
            "text": None, "reason": None, "chars_in": 0}
     try:
         rec, status, ctype, raw = http.response(fr.data, cfg.max_bytes + 1)
-    except http.HttpError as e:
-        return out | {"reason": e.reason}
+    except http.HttpError as e:  # a block cut at _block_cap cannot decode: too large, not damaged
+        return out | {"reason": "extract/too_large" if fr.block_len > _block_cap(cfg) else e.reason}
     out.update(record_id=rec.record_id, url=rec.headers.get("WARC-Target-URI", ""), chars_in=len(raw))
     if status != 200:
         return out | {"reason": "extract/http_status"}

@@ -17,15 +17,13 @@ import json
 import zlib
 from pathlib import Path
 
-import polars as pl
 
 from lmsci.crawl import remote
-from lmsci.crawl.documents import doc_id, frame, shard_name
+from lmsci.crawl.documents import DROPPED_EXTRA, doc_id, frame, shard_name
 from lmsci.crawl.warc import CorruptShard
 from lmsci.ledger import Ledger
 from lmsci.stage import dropped_frame
 
-DROPPED_EXTRA = {"record_id": pl.String, "offset": pl.Int64, "file": pl.String, "detail": pl.String}
 AUDIT_CHARS = 2000  # characters of a damaged line kept in dropped.parquet for auditing
 
 

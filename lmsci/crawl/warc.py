@@ -155,8 +155,10 @@ def _gz_frames(f: BinaryIO, block_cap: int, offset: int) -> Iterator[Frame]:
         if error is not None:
             frame, _ = _parse(offset, head, total, block_cap)
             reason = "extract/truncated" if error.startswith("truncated") else "error/gzip"
-            yield Frame(offset, damage=reason, detail=error, fields=frame.fields)
             nxt = None if reason == "extract/truncated" else _next_member(f, offset + 1)
+            if nxt is not None:  # whatever lay between is lost with this record: say how much
+                error += f"; reading resumed {nxt - offset:,} bytes later, at the next record (byte offset {nxt})"
+            yield Frame(offset, damage=reason, detail=error, fields=frame.fields)
             if nxt is None:
                 return
             f.seek(nxt)

@@ -28,7 +28,7 @@ from lmsci.crawl.remote import is_url
 from lmsci.curate import filter as filt
 from lmsci.curate import pii, quality
 from lmsci.curate.registry import FILTERS
-from lmsci.curate.tag import tag
+from lmsci.curate.tag import sections_of, tag
 from lmsci.dedup import local
 from lmsci.ledger import Ledger
 
@@ -126,9 +126,9 @@ def curate(warcs: list[str | Path], cfg: Config, source: str = "crawl", quality_
             raise ValueError("curate: the quality filter needs --quality-model or an output directory to train one in")
         quality_model = train_quality([d for _, d in extracted], cfg, Path(out_dir) / "quality" / "model.bin", root)
     redacted: list[pl.DataFrame] = []
-    sections = {name: getattr(cfg, name) for name in filters if hasattr(cfg, name)}  # impl, bad words, ...
+    sections = sections_of(cfg, filters)
     for shard, docs in extracted:
-        tagged, led = tag(docs, filters, source, shard, quality_model, cfg.c4, sections)
+        tagged, led = tag(docs, filters, source, shard, quality_model, sections)
         ledgers.append(led)
         kept, rejected, led = filt.apply(tagged, filters, cfg, source, shard)
         ledgers.append(led)

@@ -118,6 +118,9 @@ class Index:
             raise ValueError(f"decontamination index not found: {path} (+ {meta_path.name}); "
                              "run the decontam_index rule")
         meta = read_json(meta_path)
+        if not {"ngrams", "texts", "short_texts"} <= set(meta):
+            raise ValueError(f"{meta_path}: incomplete (needs ngrams, texts, short_texts); "
+                             "rebuild the decontamination index")
         if meta.get("ngram") != cfg.ngram or meta.get("hash") != HASH:
             raise ValueError(f"{meta_path}: built for ngram={meta.get('ngram')} hash={meta.get('hash')}, "
                              f"not decontam.ngram={cfg.ngram} {HASH}; rebuild the decontamination index")

@@ -13,7 +13,6 @@ from typing import Mapping
 import polars as pl
 from tqdm import tqdm
 
-from lmsci.config import C4Config
 from lmsci.curate.registry import FILTERS, prefix
 from lmsci.ledger import Ledger
 from lmsci.stage import empty_dropped
@@ -21,15 +20,18 @@ from lmsci.stage import empty_dropped
 CONFIGURED = ("gopher_quality", "gopher_repetition", "c4", "fineweb")  # measures that read their section
 
 
+def sections_of(cfg, filters: list[str]) -> dict[str, object]:
+    """The config sections of ``filters`` that :func:`tag` measures with (``impl``, bad words, ...)."""
+    return {name: getattr(cfg, name) for name in filters if hasattr(cfg, name)}
+
+
 def tag(df: pl.DataFrame, filters: list[str], source: str, shard: str,
-        quality_model: str | Path | None = None, c4_cfg: C4Config | None = None,
+        quality_model: str | Path | None = None,
         sections: Mapping[str, object] | None = None) -> tuple[pl.DataFrame, Ledger]:
     """``quality_model``: the trained classifier (model.bin), required when ``quality`` is listed.
     ``sections``: filter name -> its config section (``impl``, C4's ``bad_words_file``); a filter
-    not given is measured with its defaults. ``c4_cfg``: C4's section (kept for older callers)."""
+    not given is measured with its defaults."""
     sections = dict(sections or {})
-    if c4_cfg is not None:
-        sections.setdefault("c4", c4_cfg)
     led = Ledger("tag", source, shard)
     columns: dict[str, dict[str, list]] = {}  # filter -> column -> values
     texts = df["text"].to_list()

@@ -84,14 +84,17 @@ def key_column(band: int) -> str:
     return f"key_{band:03d}"
 
 
-def band_keys(mat: np.ndarray, cfg: MinHashConfig) -> np.ndarray:
-    """(documents, permutations) signatures → (documents, bands) 64-bit bucket keys (equal rows ⇒ equal key)."""
-    rows = cfg.permutations // cfg.bands
-    part = mat.astype(np.uint64).reshape(len(mat), cfg.bands, rows)
-    key = np.zeros((len(mat), cfg.bands), dtype=np.uint64)
-    for j in range(rows):
-        key = key * _MULT + part[:, :, j]
+def _fold(rows: np.ndarray) -> np.ndarray:
+    """uint64 hash values (..., rows) → one 64-bit key per leading index (equal rows ⇒ equal key)."""
+    key = np.zeros(rows.shape[:-1], dtype=np.uint64)
+    for j in range(rows.shape[-1]):
+        key = key * _MULT + rows[..., j]
     return key * _MULT  # a bijection (odd multiplier) that spreads the last row over the high bits too
+
+
+def band_keys(mat: np.ndarray, cfg: MinHashConfig) -> np.ndarray:
+    """(documents, permutations) signatures → (documents, bands) 64-bit bucket keys."""
+    return _fold(mat.astype(np.uint64).reshape(len(mat), cfg.bands, cfg.permutations // cfg.bands))
 
 
 def signatures(df: pl.DataFrame, cfg: MinHashConfig) -> pl.DataFrame:
@@ -128,7 +131,7 @@ def band_edges(sigs: pl.DataFrame, band: int, cfg: MinHashConfig) -> pl.DataFram
     ids, mat = _matrix(sigs)
     rows = cfg.permutations // cfg.bands
     part = mat[:, band * rows:(band + 1) * rows].astype(np.uint64)
-    key = band_keys(mat, cfg)[:, band]
+    key = _fold(part)  # band_keys' key of this band only
     order = np.lexsort((np.arange(len(ids)), key))  # by bucket, then by document id
     starts = np.flatnonzero(np.r_[True, key[order][1:] != key[order][:-1]])
     edges = []

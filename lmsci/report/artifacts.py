@@ -28,7 +28,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lmsci import config as C
 from lmsci.provenance import sha256_file
 
 REPORT_RULE = "build_report"  # workflow/rules/report.smk: its outputs are the report's own files
@@ -124,11 +123,9 @@ def collect(results: Path, config_files: list[str], root: Path, workdir: Path | 
     Without a Snakefile at ``root`` (a results tree built by hand, as in the report's unit tests)
     every file under ``results`` is an artifact, and ``artifact_source`` says so."""
     results, workdir = Path(results), Path(workdir or Path.cwd())
-    merged = C.merge(*(C.read_yaml(workdir / p) for p in dict.fromkeys(config_files)))
-    common = {"code_versions": code_versions(), "data_inputs": data_inputs(merged, workdir)}
     everything = {_rel(p, results) for p in _files(results)}
     if not (Path(root) / "Snakefile").is_file():
-        return {**common, "artifact_source": f"every file under {results} (no Snakefile at {root} to list the DAG)",
+        return {"artifact_source": f"every file under {results} (no Snakefile at {root} to list the DAG)",
                 "artifacts": {rel: sha256_file(results / rel) for rel in sorted(everything)},
                 "artifact_rules": {}, "rule_order": [], "not_artifacts": {"reason": "", "files": []}}
     rules: dict[str, str] = {}
@@ -141,7 +138,7 @@ def collect(results: Path, config_files: list[str], root: Path, workdir: Path | 
             raise ArtifactsError(f"{path} (an output of rule {rule}) is missing; rerun the workflow before the report")
         rules.update({_rel(p, results): rule for p in found})
     rules = dict(sorted(rules.items()))
-    return {**common, "artifact_source": f"snakemake --summary --forceall {target} (Snakefile {Path(root) / 'Snakefile'})",
+    return {"artifact_source": f"snakemake --summary --forceall {target} (Snakefile {Path(root) / 'Snakefile'})",
             "artifacts": {rel: sha256_file(results / rel) for rel in rules}, "artifact_rules": rules,
             "rule_order": rule_order(root, config_files, target, workdir),
             "not_artifacts": {"reason": NOT_ARTIFACTS, "files": sorted(everything - set(rules))}}

@@ -32,11 +32,13 @@ def _metrics(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _hash_tree(results: Path, config_files: list[str], root: Path) -> dict:
+def _hash_tree(results: Path, config_files: list[str], merged: dict, root: Path) -> dict:
     """Every output of every job that built the report, from the workflow's own DAG
-    (lmsci.report.artifacts), hashed; the checkpoints among them with step and tokens seen."""
+    (lmsci.report.artifacts), hashed; the checkpoints among them with step and tokens seen; each verb's
+    code version and the hash of every source file the config names."""
     found = artifacts.collect(results, config_files, root)
-    return {**found, "checkpoints": artifacts.checkpoints(results, found["artifacts"])}
+    return {**found, "checkpoints": artifacts.checkpoints(results, found["artifacts"]),
+            "code_versions": artifacts.code_versions(), "data_inputs": artifacts.data_inputs(merged)}
 
 
 def dvc_lock(root: Path = ROOT) -> dict | None:
@@ -74,7 +76,7 @@ def provenance(results: Path, config_files: list[str], out_dir: Path | None = No
     return {"git": {**git_state(), "remote": _git_remote(root), "root": str(Path(root).resolve())},
             "config_files": config_files,
             "config_hash": C.digest(merged), "config": merged, "packages": packages(), "hardware": hardware(),
-            **where, **_hash_tree(Path(results), config_files, root), "inputs": inputs, "dvc_lock": dvc_lock(root)}
+            **where, **_hash_tree(Path(results), config_files, merged, root), "inputs": inputs, "dvc_lock": dvc_lock(root)}
 
 
 def _funnel(results: Path) -> tuple[list[dict], dict]:

@@ -54,17 +54,24 @@ def results_dir(report_dir: Path, prov: dict, override: Path | None = None) -> P
     raise VerifyError(f"results directory not found: tried {', '.join(map(str, candidates))}; pass --results")
 
 
-def verify(report_dir: Path, results: Path | None = None) -> tuple[Path, int, list[Problem]]:
-    """Return (results directory used, number of files checked, problems: artifacts, inputs, report files)."""
+def load_provenance(report_dir: Path) -> dict:
+    """A report's ``provenance.json`` as a mapping; anything else is one line naming the file."""
     path = Path(report_dir) / "provenance.json"
     if not path.is_file():
         raise VerifyError(f"{path} not found; is {report_dir} a report directory (reports/<run>)?")
     try:
         prov = read_json(path)
     except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError; name the file, not just the cause
-        raise VerifyError(f"{path}: damaged, not JSON ({e}); rebuild the report or restore the file") from None
+        raise VerifyError(f"{path} is damaged: it is not valid JSON ({e}); rebuild the report or restore the file") from None
     if not isinstance(prov, dict):
         raise VerifyError(f"{path}: expected a JSON object, got {type(prov).__name__}; rebuild the report")
+    return prov
+
+
+def verify(report_dir: Path, results: Path | None = None) -> tuple[Path, int, list[Problem]]:
+    """Return (results directory used, number of files checked, problems: artifacts, inputs, report files)."""
+    path = Path(report_dir) / "provenance.json"
+    prov = load_provenance(report_dir)
     artifacts = prov.get("artifacts")
     if not isinstance(artifacts, dict) or not artifacts:
         raise VerifyError(f"{path} lists no artifacts; rebuild the report")

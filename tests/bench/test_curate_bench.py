@@ -45,7 +45,7 @@ from lmsci.crawl.extract import extract_shard
 from lmsci.curate import filter as filt
 from lmsci.curate import langid
 from lmsci.curate.chain import train_quality
-from lmsci.curate.tag import tag
+from lmsci.curate.tag import sections_of, tag
 from lmsci.dedup import minhash
 
 from .conftest import REPO, report_path, tiny, truncated_warc
@@ -128,7 +128,7 @@ def lmsci_chain(warcs: list, quality_model) -> dict:
     records, kept, reasons, urls = 0, 0, {}, []
     for path in warcs:
         docs, led = _extract(path)
-        tagged, _ = tag(docs, FILTERS, SOURCE, path.name, quality_model, CFG.c4)
+        tagged, _ = tag(docs, FILTERS, SOURCE, path.name, quality_model, sections_of(CFG, FILTERS))
         ok, dropped, _ = filt.apply(tagged, FILTERS, CFG, SOURCE, path.name)
         records, kept, urls = records + led.seen, kept + ok.height, urls + ok["url"].to_list()
         for reason, n in [*led.dropped.items(), *((r, 1) for r in dropped["reason"])]:

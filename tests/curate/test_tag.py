@@ -78,7 +78,7 @@ def test_c4_bad_words_are_measured_only_when_tag_gets_the_list(tmp_path):
     words = tmp_path / "bad-words.txt"
     words.write_text("valley\n")
     plain, _ = tag.tag(_df(), ["c4"], "s", "a")
-    listed, _ = tag.tag(_df(), ["c4"], "s", "a", c4_cfg=C4Config(bad_words_file=str(words)))
+    listed, _ = tag.tag(_df(), ["c4"], "s", "a", sections={"c4": C4Config(bad_words_file=str(words))})
     assert "c4_bad_words" not in plain.columns
     assert listed["c4_bad_words"].to_list() == [1, 0, 0]  # only the first text says "valley"
     assert listed.drop("c4_bad_words").equals(plain)
