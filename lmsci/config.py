@@ -26,7 +26,8 @@ from lmsci.conf.data import (
     QualityConfig, SourceConfig, SplitConfig, TokenizeConfig, TokenizerConfig,
 )
 from lmsci.conf.filters import C4Config, FineWebConfig, GopherQualityConfig, GopherRepetitionConfig
-from lmsci.conf.model import EvaluateConfig, ModelConfig, SweepConfig, SweepModelConfig, TrainConfig
+from lmsci.conf.model import EvaluateConfig, ModelConfig, SweepConfig, SweepModelConfig
+from lmsci.conf.train import TrainConfig
 
 __all__ = [
     "FILTERS", "PII_TYPES", "ConfigError", "FieldError", "Config", "SourceConfig", "ExtractConfig", "LangIdConfig",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 from lmsci.conf.base import ConfigError
-from lmsci.conf.model import ModelConfig, SweepConfig, TrainConfig
+from lmsci.conf.model import ModelConfig, SweepConfig
+from lmsci.conf.train import TrainConfig
 
 
 def tokens_per_step(model: ModelConfig, train: TrainConfig) -> int:
