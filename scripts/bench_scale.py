@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--packages", default=",".join(crawl.PACKAGES))
     ap.add_argument("--pool-warc", type=Path, nargs="*", default=[], help="take pages from these WARCs instead")
     ap.add_argument("--timeout", type=int, default=48 * 3600, help="seconds per size")
+    ap.add_argument("--no-gzip", action="store_true", help="plain .warc shards (Common Crawl's are .warc.gz)")
     a = ap.parse_args(argv)
     a.work, a.out = a.work.resolve(), a.out.resolve()  # the runs happen in scratch copies elsewhere
     pages, versions = crawl.load_pages(a.packages.split(","), a.cache or a.work / "cache", a.pool_warc)
@@ -160,7 +161,9 @@ def main(argv: list[str] | None = None) -> None:
     for shards in sorted(map(int, a.shards.split(","))):
         crawl_dir, run_dir = a.work / "crawl" / f"shards-{shards}", a.work / "runs" / f"shards-{shards}"
         run_dir.mkdir(parents=True, exist_ok=True)
-        m = crawl.build(pages, shards, a.docs_per_shard, crawl_dir, a.dup_share, versions)
+        if crawl_dir.exists():  # a size built before with the other compression would leave both kinds
+            shutil.rmtree(crawl_dir)
+        m = crawl.build(pages, shards, a.docs_per_shard, crawl_dir, a.dup_share, versions, not a.no_gzip)
         t = run_size(crawl_dir, run_dir, shards, a.cores, a.timeout)
         s = summarise(run_dir / "results")
         coverage = s["cpu_s_sampled_all_jobs"] / t["cpu_s_exact"] if t["cpu_s_exact"] else None
@@ -172,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     report = {"unit": {"cpu_s_per_doc": "CPU-seconds (Snakemake cpu_time, job process tree) per crawl WARC record",
                        "docs_per_s_per_core": "crawl WARC records per CPU-second",
                        "peak_rss_mb": "largest job's max_rss"},
-              "docs_per_shard": a.docs_per_shard, "cores": a.cores, "sample_interval_s": SAMPLE_S,
+              "docs_per_shard": a.docs_per_shard, "cores": a.cores, "gzip": not a.no_gzip, "sample_interval_s": SAMPLE_S,
               "packages": versions, "sizes": sizes,
               "checks": checks(sizes), "limits": {"peak_rss_ratio": RSS_LIMIT, "cpu_per_doc_change": CPU_TOLERANCE},
               "environment": {"cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0],

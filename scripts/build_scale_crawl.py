@@ -146,8 +146,9 @@ def documents(pages: list[tuple[str, bytes]], total: int, dup_share: float) -> t
 
 
 def write_shard(path: Path, docs: list, packages: dict[str, str]) -> int:
+    """One WARC file: gzip members per record if ``path`` ends in ``.gz`` (as Common Crawl ships), else plain."""
     buf = io.BytesIO()
-    w = WARCWriter(buf, gzip=True)
+    w = WARCWriter(buf, gzip=path.suffix == ".gz")
     info_id = f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'warcinfo:' + path.name)}>"
     fields = [("software", "lmsci scripts/build_scale_crawl.py (warcio)"), ("format", "WARC File Format 1.0"),
               *[("package", f"{n} {v}") for n, v in sorted(packages.items())]]
@@ -173,13 +174,14 @@ def write_shard(path: Path, docs: list, packages: dict[str, str]) -> int:
 
 
 def build(pages: list[tuple[str, bytes]], shards: int, docs_per_shard: int, out: Path, dup_share: float = 0.4,
-          packages: dict[str, str] | None = None) -> dict:
-    """Write ``out/shard-NNNNN.warc.gz`` (``shards`` of them) and ``out/manifest.json``; return the manifest."""
+          packages: dict[str, str] | None = None, gzip: bool = True) -> dict:
+    """Write ``out/shard-NNNNN.warc.gz`` (``.warc`` without ``gzip``; ``shards`` of them) and
+    ``out/manifest.json``; return the manifest."""
     docs, counts = documents(pages, shards * docs_per_shard, dup_share)
     files = []
     for s in range(shards):
         part = docs[s * docs_per_shard:(s + 1) * docs_per_shard]
-        path = out / f"shard-{s:05d}.warc.gz"
+        path = out / f"shard-{s:05d}.warc{'.gz' if gzip else ''}"
         files.append({"path": str(path), "bytes": write_shard(path, part, packages or {}), "documents": len(part),
                       "exact": sum(d[2] == "exact" for d in part), "near": sum(d[2] == "near" for d in part)})
     manifest = {**counts, "shards": shards, "docs_per_shard": docs_per_shard,
@@ -205,12 +207,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--dup-share", type=float, default=0.4)
     ap.add_argument("--packages", default=",".join(PACKAGES))
     ap.add_argument("--pool-warc", type=Path, nargs="*", default=[], help="take pages from these WARCs instead")
+    ap.add_argument("--no-gzip", action="store_true", help="plain .warc files (the WARC bytes are then the HTML's)")
     a = ap.parse_args(argv)
     if not 0 <= a.dup_share < 1:
         ap.error(f"--dup-share {a.dup_share}: must be in [0, 1)")
     pages, versions = load_pages(a.packages.split(","), a.cache, a.pool_warc)
     for shards in map(int, a.shards.split(",")):
-        m = build(pages, shards, a.docs_per_shard, a.out / f"shards-{shards}", a.dup_share, versions)
+        m = build(pages, shards, a.docs_per_shard, a.out / f"shards-{shards}", a.dup_share, versions, not a.no_gzip)
         print(f"{shards} shards: {m['documents']:,} documents ({m['dup_share']:.0%} copies), "
               f"{m['warc_bytes'] / 1e9:.2f} GB of WARC -> {a.out / f'shards-{shards}'}")
 
