@@ -33,6 +33,12 @@ class TrainConfig(Section):
     # megatron's DistributedOptimizer (ZeRO-1: Adam state sharded over data-parallel ranks); lmsci
     # fixes its resume without Apex/TE (lmsci.train.adapter, /work/shared/notes/megatron-cpu.md).
     use_distributed_optimizer: bool = False
+    # MoE only (model.moe.num_experts > 0): ranks each expert group is split over, inside data parallel
+    # (megatron's expert_model_parallel_size; GPU only, 1 on CPU).
+    expert_parallel: int = 1
+    # megatron's reset_position_ids + reset_attention_mask at every end-of-document token: a token attends
+    # only to its own document and its positions restart there (Llama 3 §3.4.1 masks across documents).
+    document_masking: bool = False
     log_interval: int = 10
     # Checkpoints after these optimizer steps (Pythia, Biderman et al. 2023: 1, 2, 4, …, 512, then
     # every 1000): powers of two up to checkpoint_log_max (0: none), every checkpoint_interval
@@ -70,6 +76,10 @@ class TrainConfig(Section):
         bounded("clip_grad", self.clip_grad, 0.0, 1e6, fix="gradient norm; 0 turns clipping off")
         for key in ("tensor_parallel", "pipeline_parallel", "data_parallel", "virtual_pipeline"):
             bounded(key, getattr(self, key), 1, 1024)
+        bounded("expert_parallel", self.expert_parallel, 1, 1024)
+        if self.data_parallel % self.expert_parallel:
+            fail("expert_parallel", f"must divide train.data_parallel ({self.data_parallel}): experts are split "
+                 "over data-parallel ranks")
         bounded("nodes", self.nodes, 1, 4096)
         if self.world_size % self.nodes:
             fail("nodes", f"must divide tensor × pipeline × data parallel = {self.world_size}")
