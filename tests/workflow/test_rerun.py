@@ -1,9 +1,10 @@
-"""Bit-identical reruns: two clean runs of configs/tiny.yaml in separate scratch copies produce the
-same bytes for every data artifact (parquet, tokenizer.json, .bin/.idx, blend.json, ledgers), and
-two short training runs on them the same loss sequence.
+"""Bit-identical reruns: two clean runs of configs/tiny.yaml in separate scratch copies — one on 2
+cores, one on 1 (Snakemake's --cores: other job order, other concurrency, each job's threads capped
+at 1) — produce the same bytes for every data artifact (parquet, tokenizer.json, .bin/.idx,
+blend.json, ledgers), and two short training runs on them the same loss sequence.
 
 To keep CI affordable the data stages run twice (`snakemake tokens`; the first run is the shared
-`tiny_tokens` fixture) and training is cut to a few steps by an overlay; evaluation (perplexity.json,
+`tiny_tokens` fixture, on 2 cores) and training is cut to a few steps by an overlay; evaluation (perplexity.json,
 deterministic given the checkpoint) is left to the end-to-end test.
 """
 from __future__ import annotations
@@ -21,8 +22,9 @@ SHORT = {"train": {"steps": 6, "warmup_steps": 2, "log_interval": 1}}
 
 @pytest.fixture(scope="module")
 def second(tmp_path_factory):
+    """The data stages again, on one core."""
     repo = copy_repo(tmp_path_factory.mktemp("rerun") / "repo")
-    proc = snakemake(repo, "tokens", "--cores", "2", *CONFIGS)
+    proc = snakemake(repo, "tokens", "--cores", "1", *CONFIGS)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return repo
 
