@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 CORES   ?= 2
 STAMP   := $(VENV)/.installed
 
-.PHONY: venv run test slurm-test bench bench-env bench-scale lint schema dvc-repro clean sweep
+.PHONY: venv run test slurm-test bench bench-env bench-scale lint schema dvc-repro clean sweep ablation gpu-check
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -26,6 +26,12 @@ run: venv
 sweep: venv
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/snakemake sweep --cores $(CORES) --configfile config.yaml configs/sweep.yaml \
 		--rerun-incomplete
+
+# A data ablation (configs/ablation.yaml, issue 13): the plan and projected cost first, then every variant ×
+# seed → reports/ablation/report.{md,html}. ABLATION_CONFIGS picks another ablation.
+ABLATION_CONFIGS ?= config.yaml configs/ablation.yaml
+ablation: venv
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m lmsci ablation --cores $(CORES) --configfile $(ABLATION_CONFIGS)
 
 # tests/bench runs too, in tiny mode (tests/bench/conftest.py): every benchmark body once, nothing timed.
 test: venv
@@ -59,6 +65,13 @@ SCALE_SHARDS ?= 4,16,64
 SCALE_DOCS ?= 3200
 bench-scale: venv
 	$(BIN)/python scripts/bench_scale.py --shards $(SCALE_SHARDS) --docs-per-shard $(SCALE_DOCS) --cores $(CORES)
+
+# GPU readiness (scripts/gpu_check.py): NCCL all-reduce, bf16 matmul, the TransformerEngine layer spec when
+# installed, and the llama-1b preset for 200 steps (tokens/s, MFU; goal >= 45 % on H100/H200). Without a
+# CUDA GPU it prints one line and exits 0. `make gpu-check GPU_CHECK_ARGS="--steps 300 --json gpu.json"`.
+GPU_CHECK_ARGS ?=
+gpu-check: venv
+	$(BIN)/python scripts/gpu_check.py $(GPU_CHECK_ARGS)
 
 lint: venv
 	$(BIN)/snakemake --lint --cores 1

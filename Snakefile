@@ -27,6 +27,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/sweep.smk"
+include: "workflow/rules/ablation.smk"
 
 
 # Named targets (dvc.yaml's stages call these; a test keeps the two in step).
@@ -68,3 +69,9 @@ rule report:
 rule sweep:
     input:
         sweep_targets(),
+
+
+# Data ablations (configs/ablation.yaml): variants × seeds → reports/ablation/; outside `all` and dvc.yaml.
+rule ablation:
+    input:
+        ablation_targets(),

@@ -202,7 +202,7 @@ def cmd_mix(a, s):
     tok = bpe.load(a.tokenizer)
     stats = [ledger.load(p) for p in a.inputs]
     tokens_dir = str(Path(a.inputs[0]).parent.parent)  # <tokens>/<source>/<shard>.stats.json
-    write_json(a.out, mix.blend(_Ns(s), stats, tok.get_vocab_size(), bpe.eod_id(tok), tokens_dir))
+    write_json(a.out, mix.blend(_Ns(s), stats, tok.get_vocab_size(), bpe.eod_id(tok), tokens_dir, stage=a.stage))
 
 
 def cmd_train(a, s):
@@ -210,6 +210,14 @@ def cmd_train(a, s):
     from lmsci.io import jsonl_to_csv
     train(s["model"], s["train"], s["seed"], Path(a.blend), Path(a.out_dir))
     jsonl_to_csv(Path(a.out_dir) / "metrics.jsonl", Path(a.out_dir) / "metrics.csv")
+
+
+def cmd_recipe(a, s):
+    from lmsci.train.recipe import combine
+    names = [st.name for st in s["train"].stages]
+    dirs = [Path(a.stages_dir) / n for n in names]  # each stage's train dir, its blend.json inside
+    combine(names, dirs, [d / "blend.json" for d in dirs], Path(a.out_dir))
+    print(f"recipe: {len(names)} stages ({', '.join(names)}) -> {a.out_dir}")
 
 
 def cmd_publish_checkpoints(a, _):
@@ -281,7 +289,7 @@ def cmd_trace(a, _):
     from lmsci.report.trace import trace
     cfg = C.load(*(a.configfile or ["config.yaml"]))
     from lmsci.termsafe import clean
-    print(clean(json.dumps(trace(Path(a.results or cfg.results), cfg, a.step, a.sample, a.position),
+    print(clean(json.dumps(trace(Path(a.results or cfg.results), cfg, a.step, a.sample, a.position, stage=a.stage),
                            indent=2, ensure_ascii=False)))
 
 
@@ -289,7 +297,7 @@ def cmd_batch(a, _):
     import json
     from lmsci.report.trace import batch
     cfg = C.load(*(a.configfile or ["config.yaml"]))
-    out = batch(Path(a.results or cfg.results), a.step)
+    out = batch(Path(a.results or cfg.results), a.step, stage=a.stage)
     from lmsci.termsafe import clean
     if a.json:
         print(json.dumps(out, ensure_ascii=True))  # \u-escaped: no crawled control character reaches a terminal
@@ -321,6 +329,12 @@ def cmd_export_hf(a, _):
     export(Path(a.checkpoint), Path(a.out), Path(a.tokenizer) if a.tokenizer else None)
 
 
+def cmd_import_hf(a, _):
+    from lmsci.evaluate.import_hf import import_hf
+    out = import_hf(Path(a.hf_dir), Path(a.out))
+    print(f"import-hf: {a.hf_dir} -> {out} (lmsci checkpoint, step 0)")
+
+
 def cmd_eval_tasks(a, s):
     from lmsci.evaluate import tasks
     from lmsci.io import read_json
@@ -331,6 +345,44 @@ def cmd_eval_tasks(a, s):
 def cmd_lm_eval(a, _):
     from lmsci.evaluate import tasks
     write_json(a.out, tasks.run(Path(a.hf_dir), Path(a.tasks_dir), a.limit))
+
+
+def cmd_ablation(a, _):  # issue 13: the plan and projected cost, then `snakemake ablation`
+    from lmsci.ablation.run import main as ablation
+    return ablation(a.configfile or ["config.yaml", "configs/ablation.yaml"], ROOT, a.plan, a.cores, a.snakemake_args)
+
+
+def cmd_ablation_evalset(a, s):
+    from lmsci.ablation.evalset import build
+    b = build(a.inputs, a.tokenizer, s["seed"], float(a.fraction), int(a.max_documents), int(a.document_tokens),
+              s["model"].seq_length, s["decontam"], a.out_dir)
+    print(f"ablation-evalset: {[(v['source'], v['documents'], v['tokens']) for v in b['valid']]} -> {a.out_dir}")
+
+
+def cmd_ablation_tokenize(a, s):
+    from lmsci.ablation.tokens import run
+    run(input=a.input, tokenizer=a.tokenizer, heldout=a.heldout, index=a.index, source=a.source, shard=a.shard,
+        seed=s["seed"], decontam=s["decontam"], out=a.out, dropped=a.dropped, stats=a.stats)
+
+
+def cmd_ablation_mix(a, s):
+    from lmsci.ablation.mixing import blend
+    from lmsci.io import read_json
+    from lmsci.tokenize import bpe
+    tok = bpe.load(a.tokenizer)
+    write_json(a.out, blend(_Ns(s), a.inputs, tok.get_vocab_size(), bpe.eod_id(tok), read_json(a.eval_blend)))
+
+
+def cmd_ablation_score(a, s):
+    import polars as pl
+    from lmsci.ablation.score import score
+    from lmsci.io import read_json
+    score(s["model"], s["train"], read_json(a.eval_blend), pl.read_parquet(a.documents), Path(a.checkpoint), Path(a.out))
+
+
+def cmd_ablation_report(a, _):
+    from lmsci.ablation.report import build
+    print(f"ablation-report: {build(a.config_files, a.out_dir, ROOT)} -> {a.out_dir}")
 
 
 def cmd_run(a, _):

@@ -20,13 +20,14 @@ from typing import Any, Literal
 
 from lmsci import yamlio
 from lmsci.conf import files
+from lmsci.conf.ablation import AblationConfig
 from lmsci.conf.base import ConfigError, FieldError, fail, seed, show
 from lmsci.conf.data import (
     FILTERS, PII_TYPES, DecontamConfig, DedupConfig, ExtractConfig, LangIdConfig, MinHashConfig, PiiConfig,
     QualityConfig, SourceConfig, SplitConfig, TokenizeConfig, TokenizerConfig,
 )
 from lmsci.conf.filters import C4Config, FineWebConfig, GopherQualityConfig, GopherRepetitionConfig
-from lmsci.conf.model import EvaluateConfig, ModelConfig, SweepConfig, SweepModelConfig
+from lmsci.conf.model import EvaluateConfig, ModelConfig, SweepConfig, SweepModelConfig, check_layout
 from lmsci.conf.train import TrainConfig
 
 __all__ = [
@@ -63,6 +64,7 @@ class Config:
     decontam: DecontamConfig = field(default_factory=DecontamConfig)
     tokenize: TokenizeConfig = field(default_factory=TokenizeConfig)
     sweep: SweepConfig = field(default_factory=SweepConfig)
+    ablation: AblationConfig = field(default_factory=AblationConfig)  # data variants (lmsci.ablation)
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -86,6 +88,10 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         if not isinstance(value, dict):
             raise bad
         return _build(tp, value, key)
+    if tp is dict:  # a free mapping its section checks itself (ablation.variants' overlays)
+        if not isinstance(value, dict):
+            raise bad
+        return value
     if origin is Literal:
         if isinstance(value, bool) or value not in typing.get_args(tp):
             raise bad
@@ -175,6 +181,7 @@ def _check(cfg: Config, root: Path | None) -> None:
         fail("train.tensor_parallel", f"must divide num_query_groups {m.num_query_groups}")
     if m.ffn_hidden_size % t.tensor_parallel:
         fail("train.tensor_parallel", f"must divide model.ffn_hidden_size {m.ffn_hidden_size}")
+    check_layout(m, t.tensor_parallel, t.expert_parallel)  # MoE experts over TP / EP (lmsci.conf.model)
     if m.num_layers % t.pipeline_parallel:
         fail("train.pipeline_parallel", f"must divide model.num_layers {m.num_layers}")
     if m.num_layers % (t.pipeline_parallel * t.virtual_pipeline):
@@ -184,6 +191,15 @@ def _check(cfg: Config, root: Path | None) -> None:
              f"tokens per micro-batch exceeds {MAX_MICRO_TOKENS:,}; lower it (gradient accumulation covers the rest)")
     if cfg.sweep.models or cfg.sweep.tokens:
         _check_sweep(cfg)
+    if cfg.ablation.variants:
+        from lmsci.ablation.variants import check as check_ablation
+        check_ablation(cfg, root)
+    if t.stages:
+        from lmsci.conf.train import check_stages
+        check_stages(cfg, _check)
+    if root is not None and t.init_from and not (root / t.init_from).is_dir():
+        fail("train.init_from", f"directory not found: {show(t.init_from)}; point at an lmsci checkpoint or a "
+             "Hugging Face model directory")
     if root is not None:
         _check_files(cfg, root)
 
@@ -315,6 +331,8 @@ def _schema(tp: Any) -> dict:
         return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
     if origin is Literal:
         return {"enum": list(typing.get_args(tp))}
+    if tp is dict:
+        return {"type": "object"}
     if origin is list:
         return {"type": "array", "items": _schema(typing.get_args(tp)[0])}
     if origin is dict:

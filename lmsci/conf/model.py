@@ -26,6 +26,61 @@ def check_shape(m) -> None:
 
 
 @dataclass(frozen=True)
+class RopeScalingConfig(Section):
+    # Llama 3.1's RoPE frequency scaling for context extension (HF rope_scaling {"rope_type": "llama3"};
+    # Dubey et al. 2024 §3.4.2; transformers' _compute_llama3_parameters): wavelengths longer than
+    # original_max_position_embeddings / low_freq_factor are stretched by `factor`, shorter than
+    # original / high_freq_factor kept, and the band between interpolated smoothly.
+    factor: float = 0.0  # 0 = off (plain RoPE); Llama 3.1: 8.0
+    low_freq_factor: float = 1.0  # Llama 3.1
+    high_freq_factor: float = 4.0  # Llama 3.1
+    original_max_position_embeddings: int = 8192  # the pretraining context (Llama 3: 8,192)
+
+    def check(self) -> None:
+        bounded("factor", self.factor, 0.0, 1024.0, fix="0 turns scaling off; Llama 3.1 uses 8")
+        if 0.0 < self.factor < 1.0:
+            fail("factor", f"must be 0 (off) or >= 1 (got {self.factor:g}); it stretches long wavelengths")
+        bounded("low_freq_factor", self.low_freq_factor, 0.0, 1024.0, lo_open=True, fix="Llama 3.1: 1")
+        bounded("high_freq_factor", self.high_freq_factor, 0.0, 1024.0, lo_open=True, fix="Llama 3.1: 4")
+        if self.high_freq_factor <= self.low_freq_factor:  # the smoothing divides by their difference
+            fail("high_freq_factor", f"must be greater than low_freq_factor {self.low_freq_factor:g} "
+                 "(Llama 3.1: 4 > 1)")
+        bounded("original_max_position_embeddings", self.original_max_position_embeddings, 1, MAX_SEQ,
+                fix="the context length the model was pretrained at (Llama 3: 8192)")
+
+    @property
+    def enabled(self) -> bool:
+        return self.factor > 0
+
+
+@dataclass(frozen=True)
+class MoEConfig(Section):
+    # Mixture-of-experts MLPs (megatron-core's MoE layer, local spec): every layer's MLP becomes
+    # num_experts SwiGLU experts behind a top-k softmax router (Mixtral, Jiang et al. 2024: 8 experts, top 2).
+    num_experts: int = 0  # 0 = dense MLPs
+    top_k: int = 2  # experts per token (Mixtral: 2)
+    ffn_hidden_size: int = 0  # per expert; 0 = model.ffn_hidden_size
+    # Switch load-balancing loss (Fedus et al. 2022 §2.2: alpha = 1e-2; Mixtral via HF router_aux_loss_coef 0.02).
+    aux_loss_coeff: float = 0.01
+    # Router z-loss (ST-MoE, Zoph et al. 2022 §3.2: 1e-3).
+    z_loss_coeff: float = 0.001
+
+    def check(self) -> None:
+        bounded("num_experts", self.num_experts, 0, 1024, fix="0 for dense MLPs (Mixtral: 8)")
+        if self.num_experts == 1:
+            fail("num_experts", "must be 0 (dense) or >= 2: one routed expert is a dense MLP with a router")
+        bounded("top_k", self.top_k, 1, max(self.num_experts, 1) if self.num_experts else 1024,
+                fix=f"experts per token, at most num_experts ({self.num_experts})")
+        bounded("ffn_hidden_size", self.ffn_hidden_size, 0, 4 * MAX_WIDTH, fix="0 = model.ffn_hidden_size")
+        bounded("aux_loss_coeff", self.aux_loss_coeff, 0.0, 10.0, fix="Switch Transformer: 0.01")
+        bounded("z_loss_coeff", self.z_loss_coeff, 0.0, 10.0, fix="ST-MoE: 0.001")
+
+    @property
+    def enabled(self) -> bool:
+        return self.num_experts > 0
+
+
+@dataclass(frozen=True)
 class ModelConfig(Section):
     # Llama-style GPT: RMSNorm, SwiGLU, RoPE, GQA (num_query_groups < num_attention_heads).
     num_layers: int
@@ -41,6 +96,21 @@ class ModelConfig(Section):
     # A published shape (lmsci.train.presets: Pythia, Biderman et al. 2023; Llama 3.2 1B; Llama 2 7B)
     # that fills the fields above; fields given explicitly override it. "" = every field explicit.
     preset: Literal["", "tiny", "pythia-160m", "pythia-410m", "pythia-1b", "llama-1b", "llama-7b"] = ""
+    rope_scaling: RopeScalingConfig = field(default_factory=RopeScalingConfig)
+    moe: MoEConfig = field(default_factory=MoEConfig)
+
+    def __post_init__(self) -> None:
+        # Checkpoint metadata and torchrun specs carry the model as dataclasses.asdict(): rebuild the
+        # sub-sections from their dicts; metadata written before they existed lacks them (the defaults).
+        for name, cls in (("rope_scaling", RopeScalingConfig), ("moe", MoEConfig)):
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                object.__setattr__(self, name, cls(**value))
+        super().__post_init__()
+
+    @property
+    def moe_ffn_hidden_size(self) -> int:
+        return self.moe.ffn_hidden_size or self.ffn_hidden_size
 
     def check(self) -> None:
         check_shape(self)
@@ -49,6 +119,20 @@ class ModelConfig(Section):
         bounded("norm_epsilon", self.norm_epsilon, 0.0, 0.1, lo_open=True)
         bounded("init_method_std", self.init_method_std, 0.0, 1.0, lo_open=True, fix="std of the initial weights "
                 "(GPT-2: 0.02)")
+
+
+def check_layout(model: ModelConfig, tensor_parallel: int, expert_parallel: int) -> None:
+    """The model's MoE fields against the training layout (keys named from the top of the config)."""
+    if expert_parallel > 1 and not model.moe.enabled:
+        fail("train.expert_parallel", "must be 1 for a dense model (set model.moe.num_experts > 0 for experts)")
+    if model.moe.enabled and model.moe.num_experts % expert_parallel:
+        fail("train.expert_parallel", f"must divide model.moe.num_experts {model.moe.num_experts}")
+    if model.moe.enabled and tensor_parallel > 1 and model.seq_length % tensor_parallel:
+        fail("train.tensor_parallel", f"must divide model.seq_length {model.seq_length}: an MoE model under tensor "
+             "parallelism splits each sequence over the TP ranks (sequence parallelism)")
+    if model.moe.enabled and model.moe_ffn_hidden_size % tensor_parallel:
+        fail("train.tensor_parallel", f"must divide the expert ffn_hidden_size {model.moe_ffn_hidden_size} "
+             "(model.moe.ffn_hidden_size, or model.ffn_hidden_size when 0)")
 
 
 @dataclass(frozen=True)

@@ -22,45 +22,55 @@ Thresholds: :class:`lmsci.config.FineWebConfig`. Attribute names are prefixed ``
 from __future__ import annotations
 
 from lmsci.config import FineWebConfig
+from lmsci.curate import ngrams
 from lmsci.curate import words as W
 
 NAME = "fineweb"
 REASONS = ("empty", "line_punct_ratio", "short_line_ratio", "dup_line_char_ratio", "newline_word_ratio")
 STOP_CHARS = (".", "'", '"', "!", "?", "”", "’", "。", "！", "？", "।", "؟", "۔")  # paper mode
+ATTRS = ("lines", "line_punct_ratio", "short_line_ratio", "dup_line_char_ratio", "newline_word_ratio")
 SHORT_LINE_CHARS = 30  # FineWeb: "lines shorter than 30 characters"
 
 
 def _dup_chars(lines: list[str]) -> int:
-    seen: set[str] = set()
-    chars = 0
-    for ln in lines:
-        if ln in seen:
-            chars += len(ln)
-        seen.add(ln)
-    return chars
+    """Characters of the lines that repeat an earlier line (all but each distinct line's first)."""
+    return sum(map(len, lines)) - sum(map(len, set(lines)))
 
 
 def measure(text: str, cfg: FineWebConfig | None = None, lang: str = "en") -> dict[str, float]:
     """Ratios for :func:`decide`; ``lang``: the page's language (langid), for its word tokenizer."""
+    return {k: v[0] for k, v in measure_many([text], cfg, [lang]).items()}
+
+
+def measure_many(texts: list[str], cfg: FineWebConfig | None = None, langs: list[str] | None = None,
+                 words: ngrams.Words | None = None) -> dict[str, list[float]]:
+    """:func:`measure` of many pages (tag's shard): column -> values. ``words``: the pages' words,
+    when the caller has them already (datatrove's newline rule counts them)."""
     paper = cfg is not None and cfg.impl == "paper"
-    lines = [ln for ln in text.split("\n") if ln.strip()]
-    n = max(len(lines), 1)
-    no_newlines = max(len(text.replace("\n", "")), 1)
+    langs = langs or ["en"] * len(texts)
     if paper:
-        return {
-            "lines": float(len(lines)),
-            "line_punct_ratio": sum(ln.rstrip().endswith(STOP_CHARS) for ln in lines) / n,
-            "short_line_ratio": sum(len(ln.rstrip()) < SHORT_LINE_CHARS for ln in lines) / n,
-            "dup_line_char_ratio": _dup_chars([ln.strip() for ln in lines]) / no_newlines,
-            "newline_word_ratio": 0.0,
-        }
-    return {
-        "lines": float(len(lines)),
-        "line_punct_ratio": sum(ln.endswith(W.terminal_punctuation()) for ln in lines) / n,
-        "short_line_ratio": sum(len(ln) <= SHORT_LINE_CHARS for ln in lines) / n,
-        "dup_line_char_ratio": _dup_chars(lines) / no_newlines,
-        "newline_word_ratio": text.count("\n") / max(len(W.words(text, lang)), 1),
-    }
+        sizes = [0] * len(texts)
+    elif words is not None:
+        sizes = words.sizes.tolist()
+    else:
+        sizes = [len(W.words(t, lang)) for t, lang in zip(texts, langs)]
+    cols: dict[str, list[float]] = {k: [] for k in ATTRS}
+    ends = W.terminal_punctuation()
+    for text, size in zip(texts, sizes):
+        lines = [ln for ln in text.split("\n") if ln.strip()]
+        n = max(len(lines), 1)
+        no_newlines = max(len(text) - text.count("\n"), 1)
+        if paper:
+            values = (float(len(lines)), sum(ln.rstrip().endswith(STOP_CHARS) for ln in lines) / n,
+                      sum(len(ln.rstrip()) < SHORT_LINE_CHARS for ln in lines) / n,
+                      _dup_chars([ln.strip() for ln in lines]) / no_newlines, 0.0)
+        else:
+            values = (float(len(lines)), sum(ln.endswith(ends) for ln in lines) / n,
+                      sum(len(ln) <= SHORT_LINE_CHARS for ln in lines) / n, _dup_chars(lines) / no_newlines,
+                      text.count("\n") / max(size, 1))
+        for k, v in zip(ATTRS, values):
+            cols[k].append(v)
+    return cols
 
 
 def decide(a: dict[str, float], cfg: FineWebConfig) -> str | None:

@@ -22,56 +22,76 @@ Attribute names are prefixed ``gopher_`` in the document table.
 """
 from __future__ import annotations
 
-import functools
 import re
 from collections import Counter
 
+import numpy as np
+
 from lmsci.config import GopherQualityConfig
+from lmsci.curate import ngrams
 from lmsci.curate import words as W
 
 NAME = "gopher_quality"
 BULLETS = ("•", "‣", "◦", "⁃", "-", "*", "·", "●", "○", "■", "□", "▪", "▫", "–")  # paper mode
 DT_BULLETS = ("•", "-")  # datatrove's two bullet marks
 _PUNCT = re.compile(r"^[^\w]+|[^\w]+$")
+_OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")  # splitlines() breaks but newline
+_BULLET_LINE = re.compile(r"^[^\S\n]*[•\-]", re.M)
+_ELLIPSIS_LINE = re.compile(r"(?:\.\.\.|…)[^\S\n]*$", re.M)
 
+ATTRS = ("n_words", "avg_word_length", "hash_word_ratio", "ellipsis_word_ratio", "bullet_lines_ratio",
+         "ellipsis_lines_ratio", "alpha_words_ratio", "stop_words")
 REASONS = ("few_words", "many_words", "short_words", "long_words", "symbols", "bullet_lines",
            "ellipsis_lines", "non_alpha_words", "few_stop_words")
 
 
-@functools.lru_cache(maxsize=200_000)
-def _classes(w: str, punct: frozenset[str]) -> tuple[bool, bool]:
-    """(a word: not punctuation only, datatrove's symbol test; has a letter) — cached, words recur."""
-    return not punct.issuperset(w), any(c.isalpha() for c in w)
+def _datatrove_many(texts: list[str], langs: list[str], w: ngrams.Words) -> dict[str, list[float]]:
+    """:func:`_datatrove` of many pages, the word counts for all of them at once."""
+    n_words = ngrams.per_page(w, w.is_word).tolist()
+    chars = ngrams.per_page(w, w.lens * w.is_word).tolist()
+    alpha = ngrams.per_page(w, w.has_alpha).tolist()
+    lang_of = np.array(langs, dtype=object)
+    stop = np.zeros(len(texts), dtype=np.int64)
+    for lang in sorted(set(langs)):
+        stop += ngrams.distinct_per_page(w, W.stop_words(lang), lang_of == lang)
+    cols: dict[str, list[float]] = {k: [] for k in ATTRS}
+    for text, size, n, c, al, st in zip(texts, w.sizes.tolist(), n_words, chars, alpha, stop.tolist()):
+        n_tokens = max(size, 1)
+        ellipses = text.count("...") + text.count("…")
+        bullets, ends, n_lines = _line_marks(text, ellipses > 0)
+        for k, v in zip(ATTRS, (
+                float(n), c / n if n else 0.0, text.count("#") / n_tokens, ellipses / n_tokens,
+                bullets / n_lines, ends / n_lines, al / n_tokens, float(st))):
+            cols[k].append(v)
+    return cols
 
 
-def _datatrove(text: str, lang: str) -> dict[str, float]:
-    words = W.words(text, lang)
-    n_tokens = max(len(words), 1)
-    punct = W.punctuation()
-    stop = W.stop_words(lang)
-    n = chars = alpha = 0
-    distinct_stop = set()
-    for w, count in Counter(words).items():  # a page repeats its words: classify each once
-        word, has_alpha = _classes(w, punct)
-        if word:
-            n += count
-            chars += count * len(w)
-        if has_alpha:
-            alpha += count
-        if w in stop:
-            distinct_stop.add(w)
-    lines = text.splitlines()
-    n_lines = max(len(lines), 1)
-    return {
-        "n_words": float(n),
-        "avg_word_length": chars / n if n else 0.0,
-        "hash_word_ratio": text.count("#") / n_tokens,
-        "ellipsis_word_ratio": (text.count("...") + text.count("…")) / n_tokens,
-        "bullet_lines_ratio": sum(ln.lstrip().startswith(DT_BULLETS) for ln in lines) / n_lines,
-        "ellipsis_lines_ratio": sum(ln.rstrip().endswith(("...", "…")) for ln in lines) / n_lines,
-        "alpha_words_ratio": alpha / n_tokens,
-        "stop_words": float(len(distinct_stop)),
-    }
+def _line_marks(text: str, ellipses: bool) -> tuple[int, int, int]:
+    """(lines starting with a bullet, lines ending in an ellipsis, lines; at least 1) over
+    ``str.splitlines()`` after lstrip/rstrip; by regex where a newline is the only line break."""
+    if _OTHER_BREAKS.search(text):
+        lines = text.splitlines()
+        return (sum(ln.lstrip().startswith(DT_BULLETS) for ln in lines),
+                sum(ln.rstrip().endswith(("...", "…")) for ln in lines), max(len(lines), 1))
+    n_lines = max(text.count("\n") + (not text.endswith("\n")), 1) if text else 1
+    bullets = len(_BULLET_LINE.findall(text)) if "•" in text or "-" in text else 0
+    return bullets, len(_ELLIPSIS_LINE.findall(text)) if ellipses else 0, n_lines
+
+
+def measure_many(texts: list[str], cfg: GopherQualityConfig | None = None, langs: list[str] | None = None,
+                 words: ngrams.Words | None = None) -> dict[str, list[float]]:
+    """:func:`measure` of many pages (tag's shard): column -> values. ``words``: the pages' words
+    laid end to end, when the caller has them already."""
+    langs = langs or ["en"] * len(texts)
+    if cfg is not None and cfg.impl == "paper":
+        cols: dict[str, list[float]] = {}
+        for text, lang in zip(texts, langs):
+            for k, v in _paper(text, lang).items():
+                cols.setdefault(k, []).append(v)
+        return cols
+    if words is None:
+        words = ngrams.Words([W.words(t, lang) for t, lang in zip(texts, langs)])
+    return _datatrove_many(texts, langs, words)
 
 
 def _paper(text: str, lang: str) -> dict[str, float]:
@@ -106,7 +126,7 @@ def _paper(text: str, lang: str) -> dict[str, float]:
 
 def measure(text: str, cfg: GopherQualityConfig | None = None, lang: str = "en") -> dict[str, float]:
     """Counts for :func:`decide`; ``lang``: the page's language (langid), for words and stop words."""
-    return (_paper if cfg is not None and cfg.impl == "paper" else _datatrove)(text, lang)
+    return {k: v[0] for k, v in measure_many([text], cfg, [lang]).items()}
 
 
 def decide(a: dict[str, float], cfg: GopherQualityConfig) -> str | None:

@@ -27,6 +27,7 @@ import re
 import numpy as np
 
 from lmsci.config import GopherRepetitionConfig
+from lmsci.curate import ngrams
 from lmsci.curate import words as W
 
 NAME = "gopher_repetition"
@@ -65,125 +66,53 @@ def _ngram_counts(coded: np.ndarray, n: int) -> np.ndarray:
 
 
 def _find_duplicates(parts: list[str]) -> tuple[int, int]:
-    """(elements that repeat an earlier one, their characters) — datatrove's find_duplicates."""
-    seen: set[str] = set()
-    n = chars = 0
-    for p in parts:
-        if p in seen:
-            n += 1
-            chars += len(p)
-        else:
-            seen.add(p)
-    return n, chars
+    """(elements that repeat an earlier one, their characters) — datatrove's find_duplicates: every
+    occurrence after a distinct element's first is a repeat."""
+    distinct = set(parts)
+    return len(parts) - len(distinct), sum(map(len, parts)) - sum(map(len, distinct))
 
 
-_M64 = (1 << 64) - 1
-_BASE = 0x100000001B3  # odd (the 64-bit FNV prime): a polynomial string hash mod 2**64
-_WORD_HASH: dict[str, tuple[int, int]] = {}  # word -> (hash of its characters, BASE**len mod 2**64)
-
-
-def _joined_hashes(uniq: list[str], ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per word (``uniq[ids]``): the polynomial hash of its characters and BASE**len, so that the
-    hash of words joined without spaces (datatrove's n-gram key: ("ab", "c") equals ("a", "bc")) is
-    built from the words' hashes: h(a + b) = h(a) * BASE**len(b) + h(b). Equal joins hash equal;
-    two different joins of a page collide with probability ~ positions**2 / 2**64."""
-    for w in uniq:
-        if w not in _WORD_HASH:
-            if len(_WORD_HASH) > 2_000_000:  # bound memory on long runs
-                _WORD_HASH.clear()
-            h = 0
-            for ch in w:
-                h = (h * _BASE + ord(ch)) & _M64
-            _WORD_HASH[w] = (h, pow(_BASE, len(w), 1 << 64))
-    hp = np.array(list(map(_WORD_HASH.__getitem__, uniq)), dtype=np.uint64).reshape(-1, 2)
-    return hp[ids, 0], hp[ids, 1]
-
-
-def _greedy_dup_chars(key: np.ndarray, chars: np.ndarray, n: int) -> int:
-    """datatrove's find_all_duplicate on n-gram keys: scanning left to right, an n-gram seen at an
-    earlier scanned position counts its characters and the scan jumps n words, so the n-1 positions
-    it jumps over are never scanned (nor remembered). Only positions whose key occurred before
-    need a look; everything else is a first occurrence."""
-    m = len(key)
-    if not m:
-        return 0
-    by_key = np.argsort(key, kind="stable")  # positions grouped by key, ascending within a key
-    sorted_key = key[by_key]
-    starts = np.flatnonzero(np.concatenate([[True], sorted_key[1:] != sorted_key[:-1]]))
-    if len(starts) == m:  # every n-gram distinct
-        return 0
-    is_start = np.zeros(m, dtype=np.int64)
-    is_start[starts] = 1
-    group_of_sorted = np.cumsum(is_start) - 1
-    inverse = np.empty(m, dtype=np.int64)
-    inverse[by_key] = group_of_sorted
-    first = by_key[starts]
-    candidates = np.flatnonzero(first[inverse] < np.arange(m))
-    group = starts
-    skipped: set[int] = set()
-    total = scan = 0
-    for c in candidates.tolist():
-        if c < scan:  # jumped over
-            continue
-        k = inverse[c]
-        j = group[k]
-        seen = False
-        while (p := int(by_key[j])) < c:
-            if p not in skipped:
-                seen = True
-                break
-            j += 1
-        if seen:
-            total += int(chars[c])
-            skipped.update(range(c + 1, c + n))
-            scan = c + n
-        else:
-            scan = c + 1
-    return total
-
-
-def _datatrove(text: str, lang: str) -> dict[str, float]:
-    total = max(len(text), 1)
-    paras = _PARA.split(text.strip())
-    lines = _LINES.split(text)
-    dup_paras, para_chars = _find_duplicates(paras)
-    dup_lines, line_chars = _find_duplicates(lines)
-    a = {"dup_para_frac": dup_paras / len(paras), "dup_para_char_frac": para_chars / total,
-         "dup_line_frac": dup_lines / len(lines), "dup_line_char_frac": line_chars / total}
-    words = W.words(text, lang)
-    lens = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-    cum = np.concatenate([[0], np.cumsum(lens)])  # characters of words[i:i+n] = cum[i+n] - cum[i]
-    uniq = list(dict.fromkeys(words))
-    index = {w: i for i, w in enumerate(uniq)}
-    ids = np.fromiter(map(index.__getitem__, words), dtype=np.int64, count=len(words))
-    coded = ids.astype(np.uint64) + np.uint64(1)
+def _datatrove_many(texts: list[str], w: ngrams.Words) -> dict[str, list[float]]:
+    """datatrove's measures of many pages; the n-gram counts for all of them at once (:mod:`ngrams`)."""
+    cols: dict[str, list[float]] = {k: [] for k in ("dup_para_frac", "dup_para_char_frac", "dup_line_frac",
+                                                    "dup_line_char_frac")}
+    for text in texts:
+        total = max(len(text), 1)
+        paras = _PARA.split(text.strip())
+        lines = _LINES.split(text)
+        dup_paras, para_chars = _find_duplicates(paras)
+        dup_lines, line_chars = _find_duplicates(lines)
+        cols["dup_para_frac"].append(dup_paras / len(paras))
+        cols["dup_para_char_frac"].append(para_chars / total)
+        cols["dup_line_frac"].append(dup_lines / len(lines))
+        cols["dup_line_char_frac"].append(line_chars / total)
+    totals = np.fromiter((max(len(t), 1) for t in texts), dtype=np.int64, count=len(texts))
     for n in TOP_NS:
-        top = 0
-        if len(words) >= n:  # the most frequent n-gram, ties to the first seen; spaces join its words
-            key = np.zeros(len(words) - n + 1, dtype=np.uint64)
-            for j in range(n):
-                key = key * _MULT + coded[j:len(coded) - n + 1 + j]
-            _, first, counts = np.unique(key, return_index=True, return_counts=True)
-            best = counts.max()
-            i = int(first[counts == best].min())
-            top = (int(cum[i + n] - cum[i]) + n - 1) * int(best)
-        a[f"top_{n}gram_char_frac"] = top / total
-    h, p = _joined_hashes(uniq, ids)
-    key = h.copy()  # hash of words[i:i+n] joined; grown one word at a time
-    for n in range(2, max(DUP_NS) + 1):
-        key = key[:max(len(words) - n + 1, 0)] * p[n - 1:] + h[n - 1:]
-        if n in DUP_NS:
-            a[f"dup_{n}gram_char_frac"] = _greedy_dup_chars(key, cum[n:] - cum[:-n], n) / total
-    for n in DUP_NS:
-        a.setdefault(f"dup_{n}gram_char_frac", 0.0)
-    return a
+        cols[f"top_{n}gram_char_frac"] = (ngrams.top_chars(w, n) / totals).tolist()
+    for n, chars in ngrams.dup_chars(w, DUP_NS).items():
+        cols[f"dup_{n}gram_char_frac"] = (chars / totals).tolist()
+    return cols
+
+
+def measure_many(texts: list[str], cfg: GopherRepetitionConfig | None = None, langs: list[str] | None = None,
+                 words: ngrams.Words | None = None) -> dict[str, list[float]]:
+    """:func:`measure` of many pages (tag's shard): column -> values. ``words``: the pages' words
+    laid end to end, when the caller has them already."""
+    langs = langs or ["en"] * len(texts)
+    if cfg is None or cfg.impl == "datatrove":
+        if words is None:
+            words = ngrams.Words([W.words(t, lang) for t, lang in zip(texts, langs)])
+        return _datatrove_many(texts, words)
+    cols: dict[str, list[float]] = {}
+    for text, lang in zip(texts, langs):
+        for k, v in _paper(text, lang).items():
+            cols.setdefault(k, []).append(v)
+    return cols
 
 
 def measure(text: str, cfg: GopherRepetitionConfig | None = None, lang: str = "en") -> dict[str, float]:
     """Fractions for :func:`decide`; ``lang``: the page's language (langid), for its word tokenizer."""
-    if cfg is None or cfg.impl == "datatrove":
-        return _datatrove(text, lang)
-    return _paper(text, lang)
+    return {k: v[0] for k, v in measure_many([text], cfg, [lang]).items()}
 
 
 def _paper(text: str, lang: str) -> dict[str, float]:

@@ -6,13 +6,14 @@ measured in its own language (FineWeb-2's approach); without it every page is me
 """
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Mapping
 
 import polars as pl
 from tqdm import tqdm
 
+from lmsci.curate import ngrams
+from lmsci.curate import words as W
 from lmsci.curate.registry import FILTERS, prefix
 from lmsci.ledger import Ledger
 from lmsci.stage import empty_dropped
@@ -52,16 +53,15 @@ def tag(df: pl.DataFrame, filters: list[str], source: str, shard: str,
                 cols.setdefault(pre + k, []).append(v)
         if name == "langid":
             langs = list(cols.get("lang", []))
-    # The heuristic filters page by page: they share the page's words (lmsci.curate.words.words).
-    heuristic = {name: functools.partial(FILTERS[name].measure, cfg=sections.get(name))
-                 for name in filters if name in CONFIGURED}
-    for name in heuristic:
-        columns[name] = {}
-    for text, lang in zip(tqdm(texts, desc=f"tag {source}/{shard}", unit="doc", leave=False, mininterval=2), langs):
-        for name, measure in heuristic.items():
-            cols, pre = columns[name], prefix(name)
-            for k, v in measure(text, lang=lang).items():
-                cols.setdefault(pre + k, []).append(v)
+    # The heuristic filters measure the whole shard at once, sharing each page's words
+    # (lmsci.curate.words.words, in its language) laid end to end (lmsci.curate.ngrams.Words).
+    heuristic = [name for name in filters if name in CONFIGURED]
+    shared = None
+    if any(name != "c4" and getattr(sections.get(name), "impl", "datatrove") == "datatrove" for name in heuristic):
+        shared = ngrams.Words([W.words(t, lang) for t, lang in zip(texts, langs)])
+    for name in heuristic:  # (an empty shard gets no attribute columns, as page-by-page measuring gave)
+        cols = FILTERS[name].measure_many(texts, sections.get(name), langs, words=shared) if texts else {}
+        columns[name] = {prefix(name) + k: v for k, v in cols.items()}
     for text in texts:
         led.keep(len(text))
     return df.with_columns(pl.Series(k, v) for name in filters for k, v in columns[name].items()), led

@@ -225,6 +225,39 @@ def sentence_count(text: str) -> int:
     return 1 + len(_BOUNDARY.findall("".join(_token_class(eng, t) for t in eng.tokens(text))))
 
 
+def sentence_total(lines: list[str]) -> int:
+    """``sum(map(sentence_count, lines))`` for stripped lines, with one look-up and one regex pass
+    for all the lines written with single spaces (most): their tokens' classes are laid end to end,
+    each line closed by a class no pattern crosses."""
+    eng = _english()
+    total = k = 0
+    chunks: list[str] = []
+    for line in lines:
+        if eng.punct_chars.isdisjoint(line):
+            total += 1
+            continue
+        cs = line.split()
+        if " ".join(cs) == line:
+            chunks.extend(cs)
+            chunks.append(" ")  # a chunk never holds a space: the line's end
+            k += 1
+        else:
+            total += sentence_count(line)
+    if not k:
+        return total
+    parts = list(map(eng.classes.get, chunks))
+    if None in parts:
+        for i, c in enumerate(chunks):
+            if parts[i] is None:
+                if c == " ":
+                    parts[i] = "|"
+                    continue
+                if len(eng.classes) > 1_000_000:  # bound memory on long runs
+                    eng.classes.clear()
+                parts[i] = eng.classes[c] = "".join(_token_class(eng, t) for t in eng.chunk(c))
+    return total + k + len(_BOUNDARY.findall("".join(parts)))
+
+
 _GENERIC = re.compile(r"\w+(?:['’.\-]\w+)*|[^\w\s]", re.UNICODE)
 
 

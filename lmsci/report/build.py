@@ -20,11 +20,11 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from lmsci import config as C
 from lmsci.io import atomic_path, read_json, write_json
 from lmsci.provenance import git_state, hardware, packages, sha256_file
-from lmsci.report import artifacts, composition, cost, damage, dropped, languages, plots
+from lmsci.report import artifacts, composition, cost, damage, dropped, languages, plots, stages
 from lmsci.report import funnel as F
 
 ROOT = Path(__file__).resolve().parents[2]
-PLOTS = ("funnel.png", "s_curve.png", "loss.png", "training.png", "checkpoints.png", "scaling.png")
+PLOTS = ("funnel.png", "s_curve.png", "loss.png", "training.png", "checkpoints.png", "scaling.png", "stages.png")
 SAMPLES_PER_REASON, SAMPLE_CHARS = 3, 240
 
 
@@ -150,6 +150,7 @@ def context(results: Path, out_dir: Path, config_files: list[str], scaling: Path
         "mix": composition.table(blend, summary, results / "train/dataset_cache"), "summary": summary,
         "ppl": dict(sorted(ppl.items())), "evals": evals, "tasks": tasks, "eval_sources": sorted({s for e in evals for s in e["per_source"]}),
         "scaling": fit, "prov": prov, "cost": cost.projection(results), "minhash": mh,
+        "stages": stages.section(results, metrics, out_dir),  # a recipe's stages side by side, else None
         "languages": languages.table(results), "damaged": damage.entries(results),
         "first_loss": metrics[0]["loss"], "final_loss": metrics[-1]["loss"],
         "ln_vocab": math.log(blend["vocab_size"]), "results": str(results),

@@ -12,6 +12,7 @@ The chain, each link read from a file the pipeline wrote:
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -31,15 +32,40 @@ class TraceError(RuntimeError):
     """The token cannot be traced: one line naming the argument or file to fix."""
 
 
-class _Run:
-    """What a finished run's checkpoint says about its data order: enough to rebuild any sample."""
+def _stage_of(results: Path, step: int, stage: str) -> tuple[str, int, int]:
+    """A recipe (train/stages.json): ``--stage`` given, or ``step`` counted over the whole recipe (the
+    combined metrics.jsonl's ``step``) → (stage, its own step, its first recipe step); a run without
+    stages → ("", step, 0)."""
+    path = Path(results) / "train" / "stages.json"
+    if not path.is_file():
+        if stage:
+            raise TraceError(f"--stage {stage}: {results} holds no recipe (no train/stages.json)")
+        return "", step, 0
+    stages = json.loads(path.read_text())["stages"]
+    if stage:
+        if stage not in [s["name"] for s in stages]:
+            raise TraceError(f"--stage {stage}: not a stage of this recipe ({', '.join(s['name'] for s in stages)})")
+        return stage, step, next(s["first_step"] for s in stages if s["name"] == stage)
+    for s in stages:
+        if s["first_step"] <= step < s["first_step"] + s["steps"]:
+            return s["name"], step - s["first_step"], s["first_step"]
+    total = stages[-1]["first_step"] + stages[-1]["steps"]
+    raise TraceError(f"--step {step} is out of range: the recipe has {total} (0 … {total - 1})")
 
-    def __init__(self, results: Path, root: Path):
+
+class _Run:
+    """What a finished run's (or recipe stage's) checkpoint says about its data order: enough to
+    rebuild any sample. A stage's data is its own: its blend (train/stages/<name>/blend.json) and seed."""
+
+    def __init__(self, results: Path, root: Path, stage: str = ""):
         self.results = Path(results)
-        self.meta = read_meta(self.results / "train" / "checkpoint")
+        train_dir = self.results / "train" / "stages" / stage if stage else self.results / "train"
+        blend = train_dir / "blend.json" if stage else self.results / "mix" / "blend.json"
+        self.stage, self.cache = stage, train_dir / "dataset_cache"
+        self.meta = read_meta(train_dir / "checkpoint")
         self.model = C.ModelConfig(**self.meta["model"])
         self.steps, self.batch = self.meta["train"]["steps"], self.meta["train"]["global_batch_size"]
-        self.blend = read_blend(self.results / "mix" / "blend.json", self.model)
+        self.blend = read_blend(blend, self.model)
         self.sources = {_prefix(e["prefix"], root): e["source"] for e in self.blend["train"]}
 
     def pieces(self, global_samples: list[int]) -> list[list[tuple[str, int, int, int]]]:
@@ -49,7 +75,7 @@ class _Run:
                 [(p, e["weight"]) for p, e in zip(self.sources, self.blend["train"])],
                 adapter.Tokenizer(vocab_size=self.blend["vocab_size"], eod=self.blend["eod"]),
                 self.model.seq_length, num_samples=self.steps * self.batch, seed=self.meta["seed"],
-                cache_dir=self.results / "train" / "dataset_cache")
+                cache_dir=self.cache)
             return [adapter.sample_pieces(dataset, g) for g in global_samples]
 
     def check(self, name: str, value: int, limit: int) -> None:
@@ -57,9 +83,12 @@ class _Run:
             raise TraceError(f"{name} {value} is out of range: the run has {limit} (0 … {limit - 1})")
 
 
-def trace(results: Path, cfg: C.Config, step: int, sample: int, position: int, root: Path = ROOT) -> dict:
-    """Where input token ``position`` of sample ``sample`` in optimizer step ``step`` came from."""
-    run = _Run(results, root)
+def trace(results: Path, cfg: C.Config, step: int, sample: int, position: int, root: Path = ROOT,
+          stage: str = "") -> dict:
+    """Where input token ``position`` of sample ``sample`` in optimizer step ``step`` came from (in a
+    recipe: of ``stage``, or ``step`` counted over the whole recipe)."""
+    stage, step, first_step = _stage_of(results, step, stage)
+    run = _Run(results, root, stage)
     run.check("--step", step, run.steps)
     run.check("--sample", sample, run.batch)
     run.check("--position", position, run.model.seq_length)
@@ -74,6 +103,7 @@ def trace(results: Path, cfg: C.Config, step: int, sample: int, position: int, r
         raise TraceError(f"position {position} of sample {global_sample} is padding, not a document token")
     sources, token_index = run.sources, first + offset
     out = {"step": step, "sample": sample, "position": position, "global_sample": global_sample,
+           **({"stage": stage, "recipe_step": first_step + step} if stage else {}),
            "sample_pieces": [{"source": sources[p], "document_index": d, "first": a, "end": b}
                              for p, d, a, b in pieces]}
     out["token"] = _token(run.results, prefix, doc_index, token_index, run.blend["eod"])
@@ -84,10 +114,11 @@ def trace(results: Path, cfg: C.Config, step: int, sample: int, position: int, r
     return out
 
 
-def batch(results: Path, step: int, root: Path = ROOT) -> dict:
+def batch(results: Path, step: int, root: Path = ROOT, stage: str = "") -> dict:
     """Pythia's batch viewer: the exact tokens of every sample of optimizer step ``step`` and the
     document ids they were cut from."""
-    run = _Run(results, root)
+    stage, step, _ = _stage_of(results, step, stage)
+    run = _Run(results, root, stage)
     run.check("--step", step, run.steps)
     tok = bpe.load(run.results / "tokenizer" / "tokenizer.json")
     samples = []

@@ -24,24 +24,27 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
 
-from lmsci import closure, provenance
+from lmsci import closure
+from lmsci.io import write_json
 from lmsci.config import ModelConfig, TrainConfig
-from lmsci.train import adapter
+from lmsci.train import adapter, recipe
 
 META, METRICS = "lmsci_meta.json", "lmsci_metrics.jsonl"
 FINAL, INTERMEDIATE = "checkpoint", "checkpoints"
 # Train keys that may change on resume: the layout (dist_checkpointing reshards; data order is a
-# function of the step alone), logging, the checkpoint schedule and the data-change switch itself.
+# function of the step alone), logging, the checkpoint schedule, the data-change switch itself, the
+# spike policy (its state is in the checkpoint) and where step 0's weights came from (init_from: a
+# resume loads the checkpoint's own; the results directory may have moved).
 RESUMABLE_CHANGES = {"tensor_parallel", "pipeline_parallel", "data_parallel", "virtual_pipeline", "nodes", "gpus_per_node",
                      "micro_batch_size", "log_interval",
                      "checkpoint_log_max", "checkpoint_interval", "checkpoint_steps", "allow_data_change",
-                     "peak_tflops", "loss_spike_window", "loss_spike_zscore"}
+                     "peak_tflops", "loss_spike_window", "loss_spike_zscore",
+                     "on_spike", "spike_lr_factor", "max_rollbacks", "init_from", "init_optimizer"}
 
 
 class ResumeError(RuntimeError):
@@ -52,15 +55,7 @@ def step_dir(out_dir: Path, step: int) -> Path:
     return Path(out_dir) / INTERMEDIATE / f"step_{step:07d}"
 
 
-def fingerprint(blend_path: Path, blend: dict, seq_length: int) -> dict:
-    """What the training data is: the blend manifest's bytes, the tokenizer (vocabulary, EOD and
-    the token index of every train prefix, which changes with the tokenizer) and seq_length."""
-    parts = {"blend_sha256": provenance.sha256_file(Path(blend_path)),
-             "tokenizer": {"vocab_size": blend["vocab_size"], "eod": blend["eod"],
-                           "index_sha256": [provenance.sha256_file(Path(e["prefix"] + ".idx")) for e in blend["train"]]},
-             "seq_length": seq_length}
-    blob = json.dumps(parts, sort_keys=True, separators=(",", ":")).encode()
-    return {"sha256": hashlib.sha256(blob).hexdigest(), **parts}
+fingerprint = recipe.fingerprint  # the data identity (lmsci.train.recipe: the blend manifest, tokenizer, seq_length)
 
 
 def layout(train: TrainConfig) -> dict:
@@ -69,10 +64,13 @@ def layout(train: TrainConfig) -> dict:
 
 
 def meta(step: int, seed: int, model: ModelConfig, train: TrainConfig, data_fingerprint: dict, lr_next: float,
-         has_optimizer: bool) -> dict:
+         has_optimizer: bool, spikes: dict | None = None, init: str | None = None) -> dict:
+    """``spikes``: the spike handling's state at ``step`` (lr_scale, rollbacks, skipped), restored on resume;
+    ``init``: the identity of the checkpoint the run started from (:func:`lmsci.train.init.identity`)."""
     return {"step": step, "consumed_samples": step * train.global_batch_size, "lr_next": lr_next, "seed": seed,
             "model": dataclasses.asdict(model), "train": dataclasses.asdict(train), "layout": layout(train),
-            "has_optimizer": has_optimizer, "data_fingerprint": data_fingerprint, "code_version": code_version()}
+            "has_optimizer": has_optimizer, "data_fingerprint": data_fingerprint, "code_version": code_version(),
+            "spikes": spikes or {"lr_scale": 1.0, "rollbacks": 0, "skipped": 0}, "init": init}
 
 
 CODE_VERSION_ENV = "LMSCI_CODE_VERSION"
@@ -105,11 +103,11 @@ def read_meta(checkpoint_dir: Path) -> dict:
 
 def latest(out_dir: Path) -> Path | None:
     """The complete checkpoint with the most steps in ``out_dir`` (the final one wins a tie)."""
-    found = [d for d in _complete(out_dir) if read_meta(d).get("code_version") == code_version()]
+    found = [d for d in complete(out_dir) if read_meta(d).get("code_version") == code_version()]
     return max(found, key=lambda d: read_meta(d)["step"], default=None)
 
 
-def _complete(out_dir: Path) -> list[Path]:
+def complete(out_dir: Path) -> list[Path]:
     out_dir = Path(out_dir)
     found = [d for d in sorted((out_dir / INTERMEDIATE).glob("step_" + "[0-9]" * 7)) if (d / META).is_file()]
     return found + ([out_dir / FINAL] if (out_dir / FINAL / META).is_file() else [])
@@ -118,7 +116,7 @@ def _complete(out_dir: Path) -> list[Path]:
 def remove_stale(out_dir: Path) -> list[Path]:
     """Delete the complete checkpoints in ``out_dir`` that other training code wrote (one log line
     each) and return them: a run must neither resume from them nor leave them among its own."""
-    stale = [d for d in _complete(out_dir) if read_meta(d).get("code_version") != code_version()]
+    stale = [d for d in complete(out_dir) if read_meta(d).get("code_version") != code_version()]
     for d in stale:
         old = read_meta(d).get("code_version") or "none recorded"
         print(f"train: removing stale checkpoint {d} (training code {old}, now {code_version()})", flush=True)
@@ -183,3 +181,18 @@ def remove_partial(out_dir: Path) -> None:
     """Drop ``*.tmp`` checkpoint directories a killed run left behind (rank 0, before training)."""
     for tmp in [Path(out_dir) / (FINAL + ".tmp"), *(Path(out_dir) / INTERMEDIATE).glob("step_*.tmp")]:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def fresh_dataset_cache(cache_dir: Path, data: dict) -> None:
+    """megatron keys its index cache by the dataset config, not by the tokens: indices built for
+    other data (e.g. a rerun after curation dropped documents) would point past the new .idx. The
+    cache is kept only if it was built for this data fingerprint."""
+    stamp = cache_dir / "fingerprint.json"  # also the marker that lmsci made the directory it may delete
+    if cache_dir.is_dir() and not stamp.is_file() and any(cache_dir.iterdir()):
+        raise RuntimeError(f"{cache_dir} holds files lmsci did not write (no fingerprint.json); move them away "
+                           "or train into another --out-dir")
+    if stamp.is_file() and json.loads(stamp.read_text()).get("sha256") != data["sha256"]:
+        print(f"train: {cache_dir} was built for other data; rebuilding it", flush=True)
+        shutil.rmtree(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    write_json(stamp, {"sha256": data["sha256"]})

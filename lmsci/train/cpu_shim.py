@@ -124,9 +124,17 @@ class _DropCpuRngWarning(logging.Filter):
         return "CPU RNG state changed within GPU RNG context" not in record.getMessage()
 
 
+def _current_device():
+    """0, which the mode maps to cpu; but torch pops a mode while it handles a call, so code run
+    *inside* a handled call — the autograd backward of ``torch.autograd.backward`` (megatron's
+    sequence-parallel linear allocates with ``device=torch.cuda.current_device()`` there) — sees
+    no mode and gets the CPU device itself."""
+    return 0 if torch._C._len_torch_function_stack() else _CPU
+
+
 def _patch_torch_cuda() -> None:
     cuda = torch.cuda
-    cuda.current_device = lambda: 0  # the mode maps device=0 to cpu
+    cuda.current_device = _current_device
     cuda.synchronize = lambda device=None: None
     cuda.empty_cache = lambda: None
     cuda.get_rng_state = _get_rng_state

@@ -6,8 +6,11 @@ Chowdhery et al. 2022, App. B), the peak being ``train.peak_tflops`` × the acce
 """
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections import deque
+from pathlib import Path
 
 
 def tflops(flops_per_token: float, tokens: int, seconds: float) -> float:
@@ -43,3 +46,27 @@ class SpikeDetector:
 
     def is_spike(self, z: float | None) -> bool:
         return z is not None and z > self.zscore
+
+
+class AtomicLines:
+    """JSON lines to ``.name.tmp``, renamed to ``name`` by :meth:`commit` (a crash leaves no partial file)."""
+
+    def __init__(self, path: Path, rows: list[dict] = ()) -> None:
+        self.path, self.tmp, self.rows = Path(path), Path(path).with_name(f".{Path(path).name}.tmp"), []
+        self.file = open(self.tmp, "w", buffering=1)  # line-buffered: progress is visible while running
+        for row in rows:  # a resumed run's earlier steps
+            self.write(row)
+
+    def write(self, record: dict) -> None:
+        self.rows.append(record)
+        self.file.write(json.dumps(record) + "\n")
+
+    def truncate(self, n: int) -> None:
+        """Keep the first ``n`` rows (a rollback to the checkpoint after step ``n``)."""
+        rows = self.rows[:n]
+        self.file.close()
+        self.__init__(self.path, rows)
+
+    def commit(self) -> None:
+        self.file.close()
+        os.replace(self.tmp, self.path)

@@ -22,8 +22,9 @@ worker is reaped before the clock is read).
 Tiny mode (tests/bench/conftest.py; `make test`): one shard cut to a few records, one round each, and
 datatrove only where its venv exists — the lmsci side runs either way.
 datatrove runs in its own venv (.venv-bench, `make bench-env`): its fasttext-numpy2-wheel would overwrite
-lmsci's fasttext-numpy2 module. Ratios (lmsci ÷ datatrove; goals ≥ 2 chain, ≥ 3 signatures) are printed
-and written to reports/bench/curate.json, never asserted: the machine is shared and the numbers are reported.
+lmsci's fasttext-numpy2 module. Ratios (lmsci ÷ datatrove; goals: chain ≥ 10 vs datatrove as shipped and
+≥ 2 with the same extractor, signatures ≥ 3) are printed and written to reports/bench/curate.json, never
+asserted: the machine is shared and the numbers are reported.
 """
 from __future__ import annotations
 
@@ -61,6 +62,9 @@ ROUNDS = 1 if tiny() else int(os.environ.get("LMSCI_BENCH_ROUNDS", "3"))
 # Trafilatura is ~15x slower than resiliparse (shared/notes/materials.md): one round is minutes already.
 EXTRACTORS = {"resiliparse": ROUNDS, "trafilatura": 1}
 RESULTS: dict = {}
+# chain vs datatrove as shipped (Trafilatura): >= 10x per core, all CPU counted (issue 10, "Done when");
+# vs datatrove with lmsci's extractor (same resiliparse call on both sides): >= 2x
+GOALS = {"chain_vs_datatrove_trafilatura": 10.0, "chain_vs_datatrove_resiliparse": 2.0, "signatures": 3.0}
 WHAT_RUNS = {
     "lmsci_chain": "fastwarc ArchiveIterator -> resiliparse extract_plain_text(main_content=True) -> tag: langid "
                    "(lid.176.ftz, k=1), gopher_quality, gopher_repetition, c4, fineweb, quality (fastText model trained "
@@ -79,16 +83,15 @@ WHAT_RUNS = {
                             "get_shingles + get_signature without the files",
 }
 DIFFERENCES = [
+    "heuristic filters: in impl: datatrove (config.yaml's default) each of Gopher quality, Gopher repetition, C4 "
+    "and FineWeb decides as datatrove 0.10.1 does on the same text (tests/curate/test_parity.py, 100 % per filter); "
+    "the kept sets still differ through the chain around them:",
     "langid: same model file and threshold; datatrove keeps if any wanted language scores > 0.65 (k=-1), "
     "lmsci if the top language is wanted with score >= 0.65",
-    "gopher_quality: datatrove counts spaCy tokens (punctuation marks are tokens of their own), so its "
-    "alpha-word ratio is lower and it drops more for non_alpha_words; lmsci uses whitespace tokens (the paper's words)",
-    "gopher_repetition: datatrove divides by len(text) (whitespace included) and skips n words after each repeated "
-    "n-gram; lmsci divides by the characters of the words and counts every word under a repeated n-gram (the paper), "
-    "so lmsci's fractions are larger and it drops more for dup_ngram_chars",
-    "c4: datatrove removes the failing lines from the text, so FineWebQualityFilter sees shorter text; lmsci only "
-    "measures and leaves the text unchanged",
-    "fineweb: datatrove adds a list_ratio rule (newlines / words > 0.3) and a longer terminal-punctuation list",
+    "c4: datatrove removes the failing lines from the text, so FineWebQualityFilter sees shorter text; lmsci "
+    "measures every filter on the extracted text and leaves it unchanged",
+    "cascade: datatrove measures a document only until a filter drops it; lmsci measures every filter on every "
+    "document (re-thresholding never re-measures) and names the first failing one",
     "trafilatura: a different extractor (other text, other boundaries), so every later count moves",
     "quality: lmsci also scores every document with the fastText quality model config.yaml lists (DCLM's "
     "classifier step); datatrove's FineWeb chain has no model-based filter, so lmsci does more work per document",
@@ -195,6 +198,9 @@ def test_chain_docs_per_core(benchmark, datatrove, sample):
     if CFG.extract.timeout_s > 0:  # extraction ran in the sandbox worker: its CPU must be in the figure
         assert all(r["children_cpu_s"] > 0 for r in runs), "the extraction worker's CPU was not counted"
     lm = _rate(out["records"], runs)
+    # Round 1 starts with empty per-process word caches (spaCy-replay chunks, n-gram word hashes), as a
+    # `lmsci tag` job on one shard does; later rounds reuse them, as datatrove's spaCy tokenizer cache is reused.
+    lm["cpu_s_per_round"] = [round(r["cpu_s"], 3) for r in runs]
     RESULTS["chain"] = {"lmsci": {**lm, "kept": out["kept"], "reasons": out["reasons"]}}
     kept_lm = set(out["kept_urls"])
     for ext, dt_runs in (datatrove or {}).get("chain", {}).items():
@@ -251,7 +257,7 @@ def _report(datatrove: dict | None) -> None:
     report = {
         "unit": "documents per CPU-second of one process (docs/s per core); ratios are lmsci / datatrove",
         "what_runs": WHAT_RUNS, "kept_count_differences": DIFFERENCES,
-        "goals": {"chain": 2.0, "signatures": 3.0}, "ratios": ratios,
+        "goals": GOALS, "ratios": ratios,
         "environment": {"cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0], "python": sys.version.split()[0],
                         "lmsci_fasttext": fasttext_origin(), "tiny": tiny(),
                         "datatrove": (datatrove or {}).get("datatrove", "absent (no .venv-bench)"),
@@ -280,7 +286,7 @@ def table(report: dict) -> list[str]:
             if isinstance(r, dict) and "docs_per_cpu_s" in r:
                 lines.append(row.format(f"{name}: {side}", r["docs"], f"{r['docs_per_cpu_s']:.1f}",
                                         f"({r['docs_per_wall_s']:.1f})", r.get("kept", r.get("signed", ""))))
-    goal = {"chain_vs_datatrove_trafilatura": 2.0, "chain_vs_datatrove_resiliparse": 2.0, "signatures": 3.0}
+    goal = report["goals"]
     for k, v in report["ratios"].items():
         if v is not None:
             lines.append(f"  ratio {k}: {v:.2f}x (goal >= {goal[k]:.0f}x)")

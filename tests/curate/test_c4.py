@@ -133,3 +133,50 @@ def test_rethresholding_uses_stored_attributes_only():
     stored = json.loads(json.dumps(c4.measure(CLEAN)))
     assert c4.decide(stored, dataclasses.replace(DEFAULT, min_sentences=7)) == "few_sentences"
     assert stored == c4.measure(CLEAN)
+
+
+# datatrove mode's line-by-line reading, as it was before the page-level shortcuts (c4._datatrove
+# skips rules that cannot fire on the page and finds the lines of 3+ words by one regex).
+PIECES = ["The cat sat on the mat.", "Two words", "one", "", "   ", "Stop here!", "A b c d e f...", "x {y} z w.",
+          "See [1] this line now.", "Lorem ipsum dolor sit amet.", "Enable JavaScript in your browser.",
+          "This site uses cookies today.", "Terms of Use apply here.", "tab\tseparated words here.",
+          "double  spaced words here.", "  indented line of words.", "Ende des Satzes。 Noch einer！ ok",
+          "w" * 1001 + " long word line.", "Mr. Smith went home. He slept."]
+BREAKS = ["\n", "\n", "\n\n", "\r\n", "\u2028", "\x0c"]
+
+
+def reference(text: str, lang: str) -> dict[str, float]:
+    a = {f"{k}{s}": v for s in ("", "_any_punct")
+         for k, v in (("lorem_ipsum_line", -1), ("curly_bracket_line", -1), ("sentences", 0))}
+    for i, raw in enumerate(text.splitlines()):
+        line = raw.strip()
+        words = line.split()
+        if len(line) > c4.MAX_WORD_LENGTH and max(map(len, words)) > c4.MAX_WORD_LENGTH:
+            continue
+        line = c4._CITATION.sub("", line)
+        if c4._n_words(line, words, lang) < c4.MIN_WORDS_PER_LINE:
+            continue
+        low = line.lower()
+        ok = line.endswith(c4.END_PUNCT) and not line.endswith(c4.ELLIPSIS)
+        for s in ("", "_any_punct") if ok else ("_any_punct",):
+            if "lorem ipsum" in low and a[f"lorem_ipsum_line{s}"] < 0:
+                a[f"lorem_ipsum_line{s}"] = i
+            if "javascript" in low:
+                continue
+            if "{" in line and a[f"curly_bracket_line{s}"] < 0:
+                a[f"curly_bracket_line{s}"] = i
+            if any(p in low for p in c4.POLICY):
+                continue
+            a[f"sentences{s}"] += c4._sentences(line, lang)
+    return {k: float(v) for k, v in a.items()}
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "zh"])
+def test_page_level_shortcuts_equal_the_line_by_line_reading(lang):
+    import random
+
+    rng = random.Random(lang)
+    for _ in range(300):
+        parts = rng.choices(PIECES[:rng.choice([8, len(PIECES)])], k=rng.randint(0, 12))
+        text = "".join(p + rng.choice(BREAKS) for p in parts)
+        assert c4.measure(text, lang=lang) == reference(text, lang), repr(text)

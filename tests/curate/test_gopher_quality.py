@@ -144,3 +144,17 @@ def test_rules_apply_in_the_papers_order():
     a = gq.measure("one two three")
     assert gq.decide(a, DEFAULT) == "few_words"
     assert gq.decide(a, dataclasses.replace(DEFAULT, min_doc_words=1)) == "few_stop_words"
+
+
+def test_line_marks_equal_splitlines_reading():
+    import random
+
+    pieces = ["• item", "- item", "  - indented", "text", "", "end...", "end… ", "end ...\t", "a-b", "mid ... x"]
+    rng = random.Random(0)
+    for _ in range(500):
+        breaks = ["\n", "\n", "\r\n", "\u2028", ""]
+        text = "".join(rng.choice(pieces) + rng.choice(breaks) for _ in range(rng.randint(0, 8)))
+        lines = text.splitlines()
+        want = (sum(ln.lstrip().startswith(gq.DT_BULLETS) for ln in lines),
+                sum(ln.rstrip().endswith(("...", "…")) for ln in lines), max(len(lines), 1))
+        assert gq._line_marks(text, True) == want, repr(text)

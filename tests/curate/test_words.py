@@ -82,3 +82,12 @@ def test_no_affix_rule_matches_a_string_of_letters():
         w = "".join(rng.choice(letters) for _ in range(rng.randint(1, 12)))
         if w not in eng.special:
             assert not (eng.prefix(w) or eng.suffix(w) or next(eng.infix(w), None) or eng.url(w)), w
+
+
+def test_sentence_total_equals_the_sum_of_sentence_counts():
+    lines = ["Mr. Smith went to Washington. He arrived at noon.", "Wait... what happened here", "One. Two! Three? Four",
+             "no marks at all", "Tabs\tand  double spaces. Here too!", "“Quoted.” Then more. (Brackets.) End",
+             "e.g. this, i.e. that. U.S. army! Done?", "!!! ??? ...", ""]
+    assert W.sentence_total(lines) == sum(map(W.sentence_count, lines))
+    assert W.sentence_total(lines[1:3]) == sum(map(W.sentence_count, lines[1:3]))
+    assert W.sentence_total([]) == 0

@@ -64,3 +64,23 @@ def test_megatron_rng_tracker_forks_on_cpu():
     torch.manual_seed(0)
     assert torch.equal(outside, torch.rand(2))  # and left the default stream where it was
     tracker.reset()
+
+
+def test_backward_code_allocating_on_the_current_device_lands_on_cpu():
+    """torch pops the mode while it handles torch.autograd.backward, so a backward that allocates
+    with ``device=torch.cuda.current_device()`` (megatron's sequence-parallel linear) sees no mode."""
+
+    class AllocatesInBackward(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            out = torch.empty(grad.shape, dtype=grad.dtype, device=torch.cuda.current_device())
+            return out.copy_(grad * 2)
+
+    x = torch.ones(3, requires_grad=True)
+    AllocatesInBackward.apply(x).sum().backward()
+    assert torch.equal(x.grad, torch.full((3,), 2.0))
+    assert torch.cuda.current_device() == 0  # outside a handled call: the ordinal the mode maps

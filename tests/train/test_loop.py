@@ -23,7 +23,8 @@ def test_loss_falls_on_learnable_data(trained):
     rows = [json.loads(line) for line in (trained / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == list(range(TRAIN.steps))
     assert set(rows[0]) == {"step", "loss", "lr", "grad_norm", "tokens", "tokens_per_s", "elapsed_s", "tflops", "mfu",
-                            "max_memory_mb", "loss_spike"}
+                            "max_memory_mb", "loss_spike", "spike_action", "skipped", "rollbacks"}
+    assert not any(r["loss_spike"] or r["spike_action"] or r["skipped"] or r["rollbacks"] for r in rows)
     assert rows[0]["loss"] == pytest.approx(math.log(adapter.padded_vocab_size(VOCAB)), abs=0.3)  # ~uniform at init
     assert rows[-1]["loss"] < rows[0]["loss"] - 1.5
     assert rows[-1]["tokens"] == TRAIN.steps * TRAIN.global_batch_size * SEQ

@@ -180,7 +180,9 @@ def train_dir(wildcards, input):
 
 
 def train_targets():
-    return [f"{R}/train/train_summary.json", f"{R}/train/published"]
+    """The run's (or a recipe's combined) training outputs, and each recipe stage's published checkpoints."""
+    stages = [f"{R}/train/stages/{st.name}/published" for st in CFG.train.stages]
+    return [f"{R}/train/train_summary.json", f"{R}/train/published"] + stages
 
 
 def report_targets():

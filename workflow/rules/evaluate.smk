@@ -1,7 +1,7 @@
 rule evaluate:
-    """Validation perplexity per source from the final checkpoint."""
+    """Validation perplexity per source from the final checkpoint (a recipe's: its last stage's)."""
     input:
-        blend=f"{R}/mix/blend.json",
+        blend=final_blend(),
         checkpoint=f"{R}/train/checkpoint",
     output:
         f"{R}/eval/perplexity.json",
@@ -10,7 +10,7 @@ rule evaluate:
     benchmark:
         bench("evaluate")
     params:
-        cfg=cfg("seed", "model", "train", "evaluate"),
+        cfg=final_cfg("seed", "model", "train", "evaluate"),
         code=verb_version("evaluate"),
     threads: 2
     resources:
@@ -27,7 +27,7 @@ rule evaluate_checkpoints:
     """Validation perplexity per source at every checkpoint the train rule saved (the intermediate
     Pythia-schedule ones and the final one), found from the files it wrote."""
     input:
-        blend=f"{R}/mix/blend.json",
+        blend=final_blend(),
         # the published copies (train.smk): `lmsci pull` restores them, so this reruns without training
         published=rules.publish_checkpoints.output,
     output:
@@ -37,7 +37,7 @@ rule evaluate_checkpoints:
     benchmark:
         bench("evaluate_checkpoints")
     params:
-        cfg=cfg("seed", "model", "train", "evaluate"),
+        cfg=final_cfg("seed", "model", "train", "evaluate"),
         code=verb_version("evaluate-checkpoints"),
     threads: 2
     resources:
@@ -48,6 +48,60 @@ rule evaluate_checkpoints:
     shell:
         "python -m lmsci evaluate-checkpoints --cfg {params.cfg:q} --blend {input.blend:q}"
         " --train-dir {input.published:q} --out {output:q} > {log:q} 2>&1"
+
+
+rule evaluate_stage:
+    """A recipe stage's final checkpoint scored on every source (forgetting: the report's stages table)."""
+    input:
+        blend=f"{R}/train/stages/{{stage}}/blend.json",
+        checkpoint=f"{R}/train/stages/{{stage}}/checkpoint",
+    output:
+        f"{R}/eval/stages/{{stage}}.json",
+    log:
+        f"{R}/logs/evaluate_stage/{{stage}}.log",
+    benchmark:
+        bench("evaluate_stage", "{stage}")
+    params:
+        cfg=stage_eval_cfg,
+        code=verb_version("evaluate"),
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/lmsci.yaml"
+    shell:
+        "python -m lmsci evaluate --cfg {params.cfg:q} --blend {input.blend:q} --checkpoint {input.checkpoint:q}"
+        " --out {output:q} > {log:q} 2>&1"
+
+
+if STAGES:
+
+    rule evaluate_recipe_start:
+        """The recipe's starting weights (the first stage's step 0: train.init_from's, or random) scored on
+        every source: the 'before' of the report's forgetting table."""
+        input:
+            blend=f"{R}/train/stages/{STAGES[0]}/blend.json",
+            published=f"{R}/train/stages/{STAGES[0]}/published",
+        output:
+            f"{R}/eval/stages/start.json",
+        log:
+            f"{R}/logs/evaluate_recipe_start.log",
+        benchmark:
+            bench("evaluate_recipe_start")
+        params:
+            cfg=lmsci_recipe.stage_slice_json(CFG, STAGES[0], "evaluate"),
+            checkpoint=f"{R}/train/stages/{STAGES[0]}/published/checkpoints/step_0000000",
+            code=verb_version("evaluate"),
+        threads: 2
+        resources:
+            mem_mb=4000,
+            runtime=30,
+        conda:
+            "../envs/lmsci.yaml"
+        shell:
+            "python -m lmsci evaluate --cfg {params.cfg:q} --blend {input.blend:q} --checkpoint {params.checkpoint:q}"
+            " --out {output:q} > {log:q} 2>&1"
 
 
 rule export_hf:

@@ -14,6 +14,7 @@ rule build_report:
         metrics=f"{R}/train/metrics.jsonl",
         perplexity=f"{R}/eval/perplexity.json",
         checkpoints=f"{R}/eval/checkpoints.json",
+        stages=stage_eval_targets(),  # a recipe's per-stage evaluations (train.smk; none without stages)
         lm_eval=f"{R}/eval/lm_eval.json",
         hf=f"{R}/export/hf",  # hashed into provenance.json with the other artifacts
         # the sweep's fit.json + fit.png when the config has a sweep (sweep.smk), else the report says "no sweep"

@@ -8,8 +8,8 @@ first and trains fp32 over gloo; with CUDA it trains bf16 over NCCL. Callers use
 (``adapter.build_model``, …); the modules split it along what each part of megatron is for:
 
     parallel        process groups, parallel state, cross-rank loss / memory
-    model           GPTModel in this rank's layout, the training step, forward passes
-    attention       megatron's local layer spec with torch's fused SDPA as core attention
+    model           GPTModel (dense or MoE) in this rank's layout, the training step, forward passes
+    attention       local layer spec with torch's fused SDPA, document masks, RoPE positions / scaling
     optimizer       AdamW under megatron's optimizers; the DistributedOptimizer resume fix
     data            blended GPTDataset, micro-batches in sampler order, sample lineage
     checkpointing   dist_checkpointing save / load / reshard, weights for export
@@ -32,11 +32,11 @@ from lmsci.train.adapter.checkpointing import (  # noqa: E402
     CHECKPOINT_FORMAT, load_checkpoint, load_weights, save_checkpoint,
 )
 from lmsci.train.adapter.data import (  # noqa: E402
-    Tokenizer, build_train_dataset, micro_batches, read_tokens, sample_pieces,
+    Tokenizer, build_train_dataset, document_mask, micro_batches, read_tokens, sample_pieces,
 )
 from lmsci.train.adapter.model import (  # noqa: E402
-    VOCAB_MULTIPLE, build_model, build_model_chunks, local_parameter_count, logits, padded_vocab_size, per_token_loss,
-    train_step, transformer_config,
+    VOCAB_MULTIPLE, StepResult, build_model, build_model_chunks, local_parameter_count, logits, padded_vocab_size,
+    per_token_loss, step, train_step, transformer_config,
 )
 from lmsci.train.adapter.optimizer import build_optimizer, set_lr  # noqa: E402
 from lmsci.train.adapter.parallel import (  # noqa: E402
@@ -46,8 +46,10 @@ from lmsci.train.adapter.parallel import (  # noqa: E402
 
 __all__ = [
     "CHECKPOINT_FORMAT", "VOCAB_MULTIPLE", "AdapterError", "Tokenizer", "barrier", "build_model", "build_model_chunks", "build_optimizer",
-    "build_train_dataset", "data_parallel_rank_and_size", "distributed", "free_port", "load_checkpoint",
+    "build_train_dataset", "data_parallel_rank_and_size", "document_mask", "distributed", "free_port",
+    "load_checkpoint",
     "load_weights", "local_parameter_count", "logits", "max_across_ranks", "max_memory_mb", "mean_loss_across_ranks",
     "micro_batches", "on_gpu", "padded_vocab_size", "per_token_loss", "rank", "read_tokens", "sample_pieces",
-    "save_checkpoint", "set_lr", "tensor_parallel", "train_step", "transformer_config", "world_size",
+    "save_checkpoint", "set_lr", "step", "StepResult", "tensor_parallel", "train_step", "transformer_config",
+    "world_size",
 ]

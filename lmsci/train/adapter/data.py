@@ -28,8 +28,16 @@ class Tokenizer:
 
 
 def build_train_dataset(blend: Sequence[tuple[str, float]], tokenizer: Tokenizer, seq_length: int,
-                        num_samples: int, seed: int, cache_dir: Path):
-    """Blended GPTDataset with ``num_samples`` sequences of ``seq_length`` + 1 tokens."""
+                        num_samples: int, seed: int, cache_dir: Path, document_masking: bool = False):
+    """Blended GPTDataset with ``num_samples`` sequences of ``seq_length`` + 1 tokens.
+
+    ``document_masking``: megatron's ``reset_attention_mask`` and ``reset_position_ids`` — each
+    sample carries an ``attention_mask`` [1, s, s] (True = masked) in which a token sees only the
+    earlier tokens of its own document, and position ids that restart after every end-of-document
+    token. ``eod_mask_loss`` stays off: the loss keeps the same targets as without masking (loss
+    curves stay comparable), and the first token of a document is still learned, predicted from the
+    end-of-document token that closes the previous one (as Megatron-LM does unless --eod-mask-loss).
+    """
     for prefix, _ in blend:
         for suffix in (".bin", ".idx"):
             if not Path(prefix + suffix).is_file():
@@ -40,14 +48,27 @@ def build_train_dataset(blend: Sequence[tuple[str, float]], tokenizer: Tokenizer
         blend_per_split=[([p for p, _ in blend], [w for _, w in blend]), None, None],
         path_to_cache=str(cache_dir),  # default is beside the .bin, i.e. inside another stage's output
         tokenizer=tokenizer,
-        reset_position_ids=False,
-        reset_attention_mask=False,
+        reset_position_ids=document_masking,
+        reset_attention_mask=document_masking,
         eod_mask_loss=False,
-        create_attention_mask=False,  # the local attention builds the causal mask itself
+        create_attention_mask=document_masking,  # else SDPA applies the causal mask itself
         mid_level_dataset_surplus=0.005,
     )
     train, _, _ = BlendedMegatronDatasetBuilder(GPTDataset, [num_samples, None, None], lambda: True, config).build()
     return train
+
+
+def document_mask(tokens: torch.Tensor, eod: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """What ``build_train_dataset(..., document_masking=True)`` gives a [b, s] batch of ``tokens``:
+    the attention mask [b, 1, s, s] (True = masked) and the restarted position ids [b, s]."""
+    from megatron.core.datasets.gpt_dataset import _get_ltor_masks_and_position_ids
+
+    masks, positions = [], []
+    for row in tokens:
+        mask, _, pos = _get_ltor_masks_and_position_ids(row, eod, True, True, False, True)
+        masks.append(mask)
+        positions.append(pos)
+    return torch.stack(masks), torch.stack(positions)
 
 
 def micro_batches(dataset, start_step: int, steps: int, micro_batch_size: int, global_batch_size: int) -> Iterator[dict]:
@@ -64,8 +85,9 @@ def micro_batches(dataset, start_step: int, steps: int, micro_batch_size: int, g
         for i in range(per_step):
             first = step * global_batch_size + i * micro_batch_size * dp_size + dp_rank * micro_batch_size
             samples = [dataset[j] for j in range(first, first + micro_batch_size)]
-            yield {k: torch.stack([torch.as_tensor(s[k]) for s in samples]).to(device)
-                   for k in ("tokens", "labels", "loss_mask", "position_ids")}
+            keys = ("tokens", "labels", "loss_mask", "position_ids")
+            keys += ("attention_mask",) if "attention_mask" in samples[0] else ()  # document masking
+            yield {k: torch.stack([torch.as_tensor(s[k]) for s in samples]).to(device) for k in keys}
 
 
 def read_tokens(prefixes: str | Sequence[str], max_tokens: int) -> np.ndarray:

@@ -28,8 +28,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def distributed(tensor_parallel_size: int, pipeline_parallel_size: int, seed: int, virtual_pipeline_size: int = 1):
+def distributed(tensor_parallel_size: int, pipeline_parallel_size: int, seed: int, virtual_pipeline_size: int = 1,
+                expert_parallel_size: int = 1):
     """Process group + megatron parallel state for the duration of the block.
+
+    ``expert_parallel_size`` splits an MoE model's experts over that many data-parallel ranks
+    (megatron's expert_model_parallel_size; it must divide the data-parallel size).
 
     Under torchrun the group comes from the environment; otherwise a 1-rank group on a free port
     (BlendedDataset and the checkpoint writer call torch.distributed unguarded).
@@ -51,9 +55,14 @@ def distributed(tensor_parallel_size: int, pipeline_parallel_size: int, seed: in
         if world % (tensor_parallel_size * pipeline_parallel_size):
             raise AdapterError(f"world size {world} is not a multiple of tensor_parallel × pipeline_parallel "
                                f"= {tensor_parallel_size * pipeline_parallel_size}")
+        data_parallel = world // (tensor_parallel_size * pipeline_parallel_size)
+        if data_parallel % expert_parallel_size:
+            raise AdapterError(f"train.expert_parallel={expert_parallel_size} must divide the data-parallel size "
+                               f"{data_parallel}")
         parallel_state.initialize_model_parallel(
             tensor_parallel_size, pipeline_parallel_size,
-            virtual_pipeline_model_parallel_size=virtual_pipeline_size if virtual_pipeline_size > 1 else None)
+            virtual_pipeline_model_parallel_size=virtual_pipeline_size if virtual_pipeline_size > 1 else None,
+            expert_model_parallel_size=expert_parallel_size)
         # Same seed on every rank; megatron offsets the tensor-parallel stream by the TP rank.
         torch.manual_seed(seed)
         tensor_parallel.model_parallel_cuda_manual_seed(seed)
