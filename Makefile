@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 CORES   ?= 2
 STAMP   := $(VENV)/.installed
 
-.PHONY: venv run test slurm-test bench bench-env bench-scale lint schema dvc-repro clean sweep ablation gpu-check
+.PHONY: venv run test slurm-test bench bench-env bench-scale lint schema dvc-repro clean sweep recipe ablation gpu-check
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -26,6 +26,12 @@ run: venv
 sweep: venv
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/snakemake sweep --cores $(CORES) --configfile config.yaml configs/sweep.yaml \
 		--rerun-incomplete
+
+# A training recipe in stages (issue 12): pretrain -> anneal -> context extension (configs/recipe.yaml), or
+# RECIPE=configs/recipe-moe.yaml for the MoE variant; the report shows every stage.
+RECIPE ?= configs/recipe.yaml
+recipe: venv
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/snakemake --cores $(CORES) --configfile config.yaml $(RECIPE)
 
 # A data ablation (configs/ablation.yaml, issue 13): the plan and projected cost first, then every variant ×
 # seed → reports/ablation/report.{md,html}. ABLATION_CONFIGS picks another ablation.

@@ -30,7 +30,9 @@ SCALE_JSON = Path("reports/bench/scale.json")  # beside the results folder: <rep
 # Rules whose work is bounded by config (a sample, a step count), not by the size of the crawl.
 FIXED = ("train_tokenizer", "train_quality", "split_fallback", "decontam_index", "mix", "train_model",
          "publish_checkpoints", "evaluate", "evaluate_checkpoints", "export_hf", "eval_tasks", "lm_eval",
-         "build_report", "sweep_train", "sweep_evaluate", "scaling_fit")
+         "build_report", "sweep_train", "sweep_evaluate", "scaling_fit",
+         # a recipe's stages (workflow/rules/train.smk, evaluate.smk): bounded by their steps
+         "mix_stage", "train_stage", "publish_stage", "recipe_train", "evaluate_stage", "evaluate_recipe_start")
 # Pipeline order for the table (workflow/rules/*.smk); a rule not named here follows, alphabetically.
 ORDER = ("extract", "train_quality", "tag", "filter", "pii", "dedup_exact_hashes", "dedup_exact_groups",
          "dedup_exact", "minhash_signatures", "minhash_buckets", "minhash_clusters", "dedup_minhash",
