@@ -16,6 +16,11 @@ def _f(v, digits: int = 4) -> str:
     return f"{v:+.{digits}f}" if digits < 0 else f"{v:.{digits}f}"
 
 
+def _g(v: float, sign: str = "") -> str:
+    """Scores to 4 decimals; a large one (lm-eval's word perplexity) to 4 significant digits."""
+    return f"{v:{sign}.4g}" if abs(v) >= 1000 else f"{v:{sign}.4f}"
+
+
 def _d(v) -> str:
     return "—" if v is None else f"{v:+.4f}"
 
@@ -41,7 +46,9 @@ def sections(ctx: dict) -> list[tuple[str, list[str], list[list[list[str]]]]]:
         f"{cfg.decontam.ngram}-grams).",
         "Δ = loss(variant) − loss(baseline), negative is better. CI: paired bootstrap over evaluation documents "
         f"pooled over seeds ({ab.resamples:,} resamples; a document's loss is its mean over the seeds). A verdict "
-        "says better or worse only when the CI excludes zero and every seed pair agrees in sign.",
+        "says better or worse only when the CI excludes zero and every seed pair agrees in sign. The document "
+        "bootstrap does not see seed-to-seed variance (the Δ per seed pair column does): with two seeds, a "
+        "verdict whose seed pairs differ by more than the effect is weak evidence.",
         "Caveat: the evaluation documents are raw extracted pages (what a crawl holds, junk included), so a "
         "variant that keeps more junk can look better on them; per-source rows below and lm-eval say more."],
         [verdict]))
@@ -68,8 +75,8 @@ def sections(ctx: dict) -> list[tuple[str, list[str], list[list[list[str]]]]]:
     out.append(("Loss per source on the evaluation set", ["nats/token"], [per]))
     if ctx["lm_eval"]:
         t = [["task", "metric", "variant", "mean over seeds", "[min, max]", "Δ vs baseline"]]
-        t += [[r["task"], r["metric"], r["variant"], f"{r['mean']:.4f}", f"[{r['min']:.4f}, {r['max']:.4f}]",
-               _d(r["delta"])] for r in ctx["lm_eval"]]
+        t += [[r["task"], r["metric"], r["variant"], _g(r["mean"]), f"[{_g(r['min'])}, {_g(r['max'])}]",
+               "—" if r["delta"] is None else _g(r["delta"], "+")] for r in ctx["lm_eval"]]
         out.append(("lm-eval (local tasks from the evaluation set)", [
             f"lmsci_cloze and lmsci_choice (lmsci.evaluate.tasks) built from the evaluation set, "
             f"{cfg.evaluate.lm_eval_limit or 'all'} items per task; spread over seeds, no CI (per-item results "

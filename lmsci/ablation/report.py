@@ -102,13 +102,16 @@ def lm_eval_table(cfg: C.Config) -> list[dict]:
 
 
 def cost(cfg: C.Config) -> list[dict]:
-    """Measured wall and CPU seconds per variant (its own jobs); jobs serving every variant apart."""
+    """Measured wall and CPU seconds per variant (its own jobs); jobs serving every variant apart. A job of a
+    variant no longer configured (an earlier ablation's benchmark file) is not counted."""
     from lmsci.report.cost import jobs
 
     names = set(V.names(cfg))
     agg: dict[str, dict] = {}
     for j in jobs(wiring.base(cfg)):
         first = j["wildcards"].split("/", 1)[0]
+        if j["wildcards"] and first not in names:
+            continue
         who = first if first in names else "shared (evaluation set, tasks, report)"
         a = agg.setdefault(who, {"who": who, "jobs": 0, "wall_s": 0.0, "cpu_s": 0.0, "max_rss_mb": 0.0})
         a["jobs"] += 1

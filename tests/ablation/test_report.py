@@ -39,9 +39,10 @@ def test_cost_is_summed_per_variant_and_shared_jobs_apart(cfg):
     _put(b / "ablation_train/strict/1.tsv", head + "10\t0:00:10\t100\t1\t1\t1\t0\t0\t1\t18\n")
     _put(b / "ablation_train/strict/2.tsv", head + "12\t0:00:12\t300\t1\t1\t1\t0\t0\t1\t20\n")
     _put(b / "ablation_evalset.tsv", head + "3\t0:00:03\t50\t1\t1\t1\t0\t0\t1\t2\n")
+    _put(b / "ablation_train/gone/1.tsv", head + "9\t0:00:09\t50\t1\t1\t1\t0\t0\t1\t9\n")  # an earlier ablation's
     rows = {r["who"]: r for r in report.cost(cfg)}
     assert (rows["strict"]["jobs"], rows["strict"]["cpu_s"], rows["strict"]["max_rss_mb"]) == (2, 38.0, 300.0)
-    assert [r["jobs"] for w, r in rows.items() if w.startswith("shared")] == [1]
+    assert [r["jobs"] for w, r in rows.items() if w.startswith("shared")] == [1] and "gone" not in rows
 
 
 def test_markdown_and_html_escape_cells():
