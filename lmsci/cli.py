@@ -50,15 +50,26 @@ def cmd_tag(a, s):
 
 def cmd_train_quality(a, s):
     import polars as pl
+    from lmsci import sampling
     from lmsci.curate import quality
 
-    def texts(paths):
-        return pl.concat([pl.read_parquet(p, columns=["id", "text"]) for p in paths]).sort("id")["text"].to_list()
+    cfg, seen = s["quality"], {"positives": 0, "pool": 0}
 
-    meta = quality.train(texts(a.positives), texts(a.negatives), s["quality"], s["seed"], a.out,
-                         s["quality"].positive_sources)
+    def texts(paths, kind):
+        """The seeded sample of the shards' documents within quality.sample_chars, in id order; one shard read
+        at a time, so the job's memory is bounded whatever the crawl size."""
+        def shards():
+            for p in paths:
+                df = pl.read_parquet(p, columns=["id", "text"])
+                seen[kind] += df.height
+                yield df["id"].to_list(), df["text"].to_list()
+        kept = sampling.lowest_rank(shards(), cfg.sample_chars, s["seed"], f"quality-{kind}")
+        return [t for _, _, t in sorted(kept, key=lambda d: d[1])]
+
+    meta = quality.train(texts(a.positives, "positives"), texts(a.negatives, "pool"), cfg, s["seed"], a.out,
+                         cfg.positive_sources, sampled_from=seen)
     print(f"train-quality: {meta['positives']} positives vs {meta['negatives']} of {meta['pool']} ranked "
-          f"documents -> {a.out} (sha256 {meta['model_sha256'][:16]})")
+          f"documents (sampled from {seen['pool']:,}) -> {a.out} (sha256 {meta['model_sha256'][:16]})")
 
 
 def cmd_filter(a, s):

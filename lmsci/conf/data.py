@@ -181,9 +181,14 @@ class QualityConfig(Section):
     lr: float = 0.5
     dim: int = 32
     bucket: int = 65_536
+    # Training text cap per class (positives; the pool negatives and the score quantiles come from): the
+    # documents of lowest seeded hash of their id (lmsci.sampling), whole; shards are read one at a time,
+    # so it bounds the job's memory at crawl scale (DCLM trains its fastText on ~400k documents).
+    sample_chars: int = 50_000_000
 
     def check(self) -> None:
         unique("positive_sources", self.positive_sources)
+        bounded("sample_chars", self.sample_chars, 1, MAX_COUNT, fix="characters per class")
         bounded("negatives_per_positive", self.negatives_per_positive, 0.0, 1000.0, lo_open=True)
         bounded("top_fraction", self.top_fraction, 0.0, 1.0, lo_open=True)
         fraction("threshold", self.threshold)

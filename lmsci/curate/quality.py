@@ -84,7 +84,7 @@ def _quantiles(scores: list[float]) -> list[float]:
 
 
 def train(positives: list[str], pool: list[str], cfg: QualityConfig, seed: int, out: str | Path,
-          positive_sources: list[str] | None = None) -> dict:
+          positive_sources: list[str] | None = None, sampled_from: dict[str, int] | None = None) -> dict:
     """Train on ``positives`` vs a seeded sample of ``pool``; write ``out`` and its ``model.json``.
 
     ``pool`` must come in a fixed order (document id): the sample and the stored pool scores depend
@@ -119,6 +119,9 @@ def train(positives: list[str], pool: list[str], cfg: QualityConfig, seed: int, 
     meta = {
         "positive_sources": list(positive_sources or []), "positives": len(positives), "negatives": n_neg,
         "pool": len(ranked), "empty_skipped": len(pool) - len(ranked), "seed": seed,
+        # documents read before the quality.sample_chars sample (lmsci.sampling): pool_scores estimate the
+        # quantiles of the whole pool from the sample when it is smaller
+        "sampled_from": dict(sampled_from or {}),
         "hyperparameters": {"wordNgrams": cfg.word_ngrams, "epoch": cfg.epoch, "lr": cfg.lr, "dim": cfg.dim,
                             "bucket": cfg.bucket, "minCount": 1, "thread": 1, "loss": "softmax"},
         "fasttext": importlib.metadata.version("fasttext-numpy2"),

@@ -5,12 +5,12 @@ documents with the same id the training loop masks on.
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
+from lmsci import sampling
 from lmsci.config import TokenizerConfig
 from lmsci.io import atomic_path
 
@@ -32,39 +32,21 @@ def train(texts: Iterable[str], cfg: TokenizerConfig) -> Tokenizer:
 def rank(seed: int, doc_id: str) -> int:
     """The document's place in the tokenizer sample: a seeded hash of its id, salted so that it is
     independent of the validation split's hash (lmsci.tokenize.split)."""
-    return int.from_bytes(hashlib.sha256(f"tokenizer-sample:{seed}:{doc_id}".encode()).digest()[:8], "big")
+    return sampling.rank("tokenizer-sample", seed, doc_id)
 
 
 def sample(shards_by_source: dict[str, Iterable[tuple[list[str], list[str]]]], max_chars: int,
            seed: int) -> Iterator[str]:
-    """Up to ``max_chars`` characters per source: its documents of lowest :func:`rank`, the last one cut.
-
-    Each source's shards arrive one at a time as (ids, texts); after each, only the documents that
-    still fit the budget in rank order are kept, so memory stays at ``max_chars`` plus one shard and
-    the sample — a set fixed by (seed, ids) — is the same for any shard count or order (a document
-    pushed out of the budget can never come back: later shards only add documents before it).
-    Sources in name order, each source's documents in id order.
+    """Up to ``max_chars`` characters per source: its documents of lowest :func:`rank`, the last one cut
+    (:func:`lmsci.sampling.lowest_rank`: memory stays at ``max_chars`` plus one shard, and the sample
+    is the same for any shard count or order). Sources in name order, each source's documents in id order.
     """
     for name in sorted(shards_by_source):
-        kept: list[tuple[int, str, str]] = []
-        for ids, texts in shards_by_source[name]:
-            kept = _fit(kept + [(rank(seed, i), i, t) for i, t in zip(ids, texts)], max_chars)
+        kept = sampling.lowest_rank(shards_by_source[name], max_chars, seed, "tokenizer-sample")
         budget, cut = max_chars, {}
         for _, i, t in kept:
             cut[i], budget = t[:budget], budget - len(t)
         yield from (cut[i] for i in sorted(cut))
-
-
-def _fit(docs: list[tuple[int, str, str]], max_chars: int) -> list[tuple[int, str, str]]:
-    """The rank-ordered prefix of ``docs`` that starts within ``max_chars`` characters."""
-    docs.sort()
-    used, out = 0, []
-    for d in docs:
-        if used >= max_chars:
-            break
-        out.append(d)
-        used += len(d[2])
-    return out
 
 
 def save(tok: Tokenizer, path: str | Path) -> None:

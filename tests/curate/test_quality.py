@@ -158,3 +158,34 @@ def test_train_quality_verb(tmp_path, cfg):
     meta = json.loads((tmp_path / "q/model.json").read_text())
     assert (meta["positives"], meta["pool"], meta["seed"]) == (40, 80, cfg.seed)
     assert pl.read_parquet(neg).height == meta["pool"]
+
+
+@pytest.mark.parametrize("budget", [2_000, 50_000_000])
+def test_train_quality_samples_the_same_documents_for_any_sharding(tmp_path, cfg, budget):
+    """quality.sample_chars bounds the text read into the job; the sample (and so the model) is the same
+    whether the pool comes in 1 shard or 4, and a budget above the pool keeps every document."""
+    def shards(name, texts, n, where):
+        where.mkdir(parents=True, exist_ok=True)
+        rows = [{"id": doc_id(name, "s", i), "source": name, "shard": "s", "offset": i, "record_id": str(i),
+                 "url": "", "text": t} for i, t in enumerate(texts)]
+        paths = []
+        for k in range(n):
+            path = where / f"{name}-{k}.parquet"
+            frame(rows[k::n]).write_parquet(path)
+            paths.append(str(path))
+        return paths
+
+    small = dataclasses.replace(cfg, quality=dataclasses.replace(cfg.quality, sample_chars=budget))
+    blob = config.slice_json(small, "seed", "quality")
+    metas = []
+    for n in (1, 4):
+        d = tmp_path / f"n{n}"
+        assert cli.main(["train-quality", "--cfg", blob, "--positives", *shards("wiki", POSITIVES, n, d),
+                         "--negatives", *shards("crawl", POOL, n, d), "--out", str(d / "model.bin")]) == 0
+        metas.append(json.loads((d / "model.json").read_text()))
+    assert metas[0]["model_sha256"] == metas[1]["model_sha256"]
+    assert metas[0]["sampled_from"] == {"positives": 40, "pool": 80}
+    if budget < sum(map(len, POOL)):
+        assert 0 < metas[0]["pool"] < 80 and 0 < metas[0]["positives"] < 40
+    else:
+        assert (metas[0]["positives"], metas[0]["pool"]) == (40, 80)
