@@ -266,73 +266,6 @@ def cmd_report(a, s):
     build(Path(a.results), Path(a.out_dir), a.config_files, Path(a.scaling) if a.scaling else None)
 
 
-def cmd_verify(a, _):
-    from lmsci.report.verify import verify
-    root, n, problems = verify(Path(a.report_dir), Path(a.results) if a.results else None)
-    for problem in problems:
-        print(problem.line())
-    print(f"verify: {n - len(problems)} of {n} artifacts under {root} match provenance.json")
-    return 1 if problems else 0
-
-
-def cmd_reproduce(a, _):
-    from lmsci import reproduce as R
-    n, lines, clone = R.reproduce(Path(a.report_dir), a.until, a.remote, a.repo, a.workdir, a.cores)
-    for line in lines:
-        print(line.text())
-    print(f"{n - len(lines)} of {n} artifacts identical")
-    if lines or a.keep:
-        print(f"reproduce: the rerun is kept in {clone}", file=sys.stderr)
-    else:
-        R.remove(clone)
-    return 1 if lines else 0
-
-
-def cmd_diff(a, _):
-    from lmsci.report.diff import diff, render
-    found = diff(Path(a.run_a), Path(a.run_b))
-    print("\n".join(render(found)))
-    return 1 if any(found[k] for k in ("config", "code", "packages", "inputs", "stage", "loss")) else 0
-
-
-def cmd_trace(a, _):
-    import json
-    from lmsci.report.trace import trace
-    cfg = C.load(*(a.configfile or ["config.yaml"]))
-    from lmsci.termsafe import clean
-    print(clean(json.dumps(trace(Path(a.results or cfg.results), cfg, a.step, a.sample, a.position, stage=a.stage),
-                           indent=2, ensure_ascii=False)))
-
-
-def cmd_batch(a, _):
-    import json
-    from lmsci.report.trace import batch
-    cfg = C.load(*(a.configfile or ["config.yaml"]))
-    out = batch(Path(a.results or cfg.results), a.step, stage=a.stage)
-    from lmsci.termsafe import clean
-    if a.json:
-        print(json.dumps(out, ensure_ascii=True))  # \u-escaped: no crawled control character reaches a terminal
-        return
-    for smp in out["samples"]:
-        print(clean(f"--- step {out['step']} sample {smp['sample']}: " + ", ".join(
-            f"{d['id']} [{d['first']}:{d['end']}]" for d in smp["documents"])))
-        print(clean(smp["text"]))
-
-
-def cmd_inspect(a, _):
-    from lmsci.report import inspect
-    from lmsci.termsafe import clean  # crawled text: escape control characters before the terminal sees them
-    results = Path(a.results or C.load(*(a.configfile or ["config.yaml"])).results)
-    if a.reason is None:
-        for reason, n in sorted(inspect.reasons(results).items()):
-            print(f"{n:8d}  {clean(reason)}")
-        return
-    for doc in inspect.samples(results, a.reason, a.n).iter_rows(named=True):
-        text = " ".join((doc["text"] or "").split())
-        print(f"--- {clean(doc['id'])}  {clean(doc['reason'])}  {clean(doc['url'], keep_newlines=False)}\n"
-              f"{clean(text[:a.chars])}")
-
-
 def cmd_export_hf(a, _):
     from lmsci.guard import EXPORT_MARKER, check_replaceable
     check_replaceable(Path(a.out), EXPORT_MARKER, "export-hf")  # before torch loads: fail fast
@@ -356,44 +289,6 @@ def cmd_eval_tasks(a, s):
 def cmd_lm_eval(a, _):
     from lmsci.evaluate import tasks
     write_json(a.out, tasks.run(Path(a.hf_dir), Path(a.tasks_dir), a.limit))
-
-
-def cmd_ablation(a, _):  # issue 13: the plan and projected cost, then `snakemake ablation`
-    from lmsci.ablation.run import main as ablation
-    return ablation(a.configfile or ["config.yaml", "configs/ablation.yaml"], ROOT, a.plan, a.cores, a.snakemake_args)
-
-
-def cmd_ablation_evalset(a, s):
-    from lmsci.ablation.evalset import build
-    b = build(a.inputs, a.tokenizer, s["seed"], float(a.fraction), int(a.max_documents), int(a.document_tokens),
-              s["model"].seq_length, s["decontam"], a.out_dir)
-    print(f"ablation-evalset: {[(v['source'], v['documents'], v['tokens']) for v in b['valid']]} -> {a.out_dir}")
-
-
-def cmd_ablation_tokenize(a, s):
-    from lmsci.ablation.tokens import run
-    run(input=a.input, tokenizer=a.tokenizer, heldout=a.heldout, index=a.index, source=a.source, shard=a.shard,
-        seed=s["seed"], decontam=s["decontam"], out=a.out, dropped=a.dropped, stats=a.stats)
-
-
-def cmd_ablation_mix(a, s):
-    from lmsci.ablation.mixing import blend
-    from lmsci.io import read_json
-    from lmsci.tokenize import bpe
-    tok = bpe.load(a.tokenizer)
-    write_json(a.out, blend(_Ns(s), a.inputs, tok.get_vocab_size(), bpe.eod_id(tok), read_json(a.eval_blend)))
-
-
-def cmd_ablation_score(a, s):
-    import polars as pl
-    from lmsci.ablation.score import score
-    from lmsci.io import read_json
-    score(s["model"], s["train"], read_json(a.eval_blend), pl.read_parquet(a.documents), Path(a.checkpoint), Path(a.out))
-
-
-def cmd_ablation_report(a, _):
-    from lmsci.ablation.report import build
-    print(f"ablation-report: {build(a.config_files, a.out_dir, ROOT)} -> {a.out_dir}")
 
 
 def cmd_run(a, _):

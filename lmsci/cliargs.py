@@ -9,6 +9,8 @@ import argparse
 
 
 def parser(cli) -> argparse.ArgumentParser:
+    from lmsci.ablation import verbs as av
+    from lmsci.report import verbs as rv
     p = argparse.ArgumentParser(prog="lmsci", description=cli.__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="verb", required=True)
 
@@ -75,11 +77,11 @@ def parser(cli) -> argparse.ArgumentParser:
     rp = verb("report", cli.cmd_report, "--results", "--out-dir", "--config-files")
     rp.add_argument("--scaling", help="scaling-law fit JSON (lmsci/scaling) to render; default: none in this run")
     vf = sub.add_parser("verify", help="re-hash every artifact a report's provenance.json lists")
-    vf.set_defaults(fn=cli.cmd_verify)
+    vf.set_defaults(fn=rv.cmd_verify)
     vf.add_argument("report_dir", help="reports/<run>")
     vf.add_argument("--results", help="results directory (default: the one provenance.json names)")
     rr = sub.add_parser("reproduce", help="rerun a report's commit and config in a clean clone; compare every hash")
-    rr.set_defaults(fn=cli.cmd_reproduce)
+    rr.set_defaults(fn=rv.cmd_reproduce)
     rr.add_argument("report_dir", help="reports/<run>")
     rr.add_argument("--until", default="report", help="curate, tokens, train or report (default: report, all)")
     rr.add_argument("--remote", help="DVC remote to pull the inputs from (default: the clone's committed files)")
@@ -88,11 +90,11 @@ def parser(cli) -> argparse.ArgumentParser:
     rr.add_argument("--cores", type=int, default=2)
     rr.add_argument("--keep", action="store_true", help="keep the clone even when every artifact is identical")
     df = sub.add_parser("diff", help="where two runs part: config, code, packages, inputs, first stage, loss step")
-    df.set_defaults(fn=cli.cmd_diff)
+    df.set_defaults(fn=rv.cmd_diff)
     df.add_argument("run_a", help="reports/<run A>")
     df.add_argument("run_b", help="reports/<run B>")
     tr = sub.add_parser("trace", help="a training token → document id, WARC record, filter attributes")
-    tr.set_defaults(fn=cli.cmd_trace)
+    tr.set_defaults(fn=rv.cmd_trace)
     for arg in ("--step", "--sample", "--position"):
         tr.add_argument(arg, type=int, required=True)
     tr.add_argument("--results", help="results directory (default: the config's `results`)")
@@ -100,7 +102,7 @@ def parser(cli) -> argparse.ArgumentParser:
     tr.add_argument("--stage", default="", help="a recipe's stage (--step is then its own); default: --step "
                     "counts over the whole recipe")
     ins = sub.add_parser("inspect", help="audit dropped documents: counts per reason, or samples of one")
-    ins.set_defaults(fn=cli.cmd_inspect)
+    ins.set_defaults(fn=rv.cmd_inspect)
     ins.add_argument("what", choices=["dropped"])
     ins.add_argument("--reason", help="e.g. gopher_quality/few_words, or a filter name for all its reasons")
     ins.add_argument("-n", type=int, default=5, help="how many samples")
@@ -108,7 +110,7 @@ def parser(cli) -> argparse.ArgumentParser:
     ins.add_argument("--results", help="results directory (default: the config's `results`)")
     ins.add_argument("--configfile", nargs="+", help="config.yaml plus overlays (later ones win)")
     bt = sub.add_parser("batch", help="the exact tokens of a training step and their document ids")
-    bt.set_defaults(fn=cli.cmd_batch)
+    bt.set_defaults(fn=rv.cmd_batch)
     bt.add_argument("--step", type=int, required=True)
     bt.add_argument("--stage", default="", help="a recipe's stage (as for trace)")
     bt.add_argument("--json", action="store_true", help="token ids and document ids as JSON")
@@ -136,19 +138,19 @@ def parser(cli) -> argparse.ArgumentParser:
     pl.add_argument("--remote", help="DVC remote (default: core.remote in .dvc/config)")
     pl.add_argument("--configfile", nargs="+", help="config.yaml plus overlays (default: the Snakefile's)")
     ab = sub.add_parser("ablation", help="data ablation (ablation: in the config): plan and cost, then run it")
-    ab.set_defaults(fn=cli.cmd_ablation)
+    ab.set_defaults(fn=av.cmd_ablation)
     ab.add_argument("--plan", action="store_true", help="print the jobs and projected CPU/GPU hours; run nothing")
     ab.add_argument("--cores", type=int, default=2)
     ab.add_argument("--configfile", nargs="+", help="default: config.yaml configs/ablation.yaml")
     ab.add_argument("snakemake_args", nargs="*", help="Snakemake flags, passed on (e.g. --forceall)")
-    verb("ablation-evalset", cli.cmd_ablation_evalset, "--inputs", "--tokenizer", "--fraction", "--max-documents",
+    verb("ablation-evalset", av.cmd_ablation_evalset, "--inputs", "--tokenizer", "--fraction", "--max-documents",
          "--document-tokens", "--out-dir")
-    verb("ablation-tokenize", cli.cmd_ablation_tokenize, "--source", "--shard", "--input", "--tokenizer", "--heldout",
+    verb("ablation-tokenize", av.cmd_ablation_tokenize, "--source", "--shard", "--input", "--tokenizer", "--heldout",
          "--out", "--dropped", "--stats").add_argument("--index", help="the evaluation set's decontamination index")
-    verb("ablation-mix", cli.cmd_ablation_mix, "--inputs", "--tokenizer", "--eval-blend", "--out")
-    verb("ablation-score", cli.cmd_ablation_score, "--checkpoint", "--eval-blend", "--documents", "--out")
+    verb("ablation-mix", av.cmd_ablation_mix, "--inputs", "--tokenizer", "--eval-blend", "--out")
+    verb("ablation-score", av.cmd_ablation_score, "--checkpoint", "--eval-blend", "--documents", "--out")
     ar = sub.add_parser("ablation-report", help="reports/ablation: verdicts, funnel, losses, cost, provenance")
-    ar.set_defaults(fn=cli.cmd_ablation_report)
+    ar.set_defaults(fn=av.cmd_ablation_report)
     ar.add_argument("--config-files", nargs="+", required=True)
     ar.add_argument("--out-dir", required=True)
     run = verb("run", cli.cmd_run)

@@ -74,23 +74,28 @@ def closure(modules: set[str]) -> list[Path]:
     return sorted({_module_file(m) for m in seen})
 
 
+# The files that hold verbs (``cmd_*`` functions): the jobs' and tools', a finished run's, the ablation's.
+VERB_FILES = (PKG / "cli.py", PKG / "report" / "verbs.py", PKG / "ablation" / "verbs.py")
+
+
 def _cli_function(verb: str) -> tuple[str, set[str]]:
-    """Source of ``cmd_<verb>`` in lmsci/cli.py and the lmsci modules it (and cli's top level) import."""
-    src = (PKG / "cli.py").read_text(encoding="utf-8")
-    tree = ast.parse(src)
+    """Source of ``cmd_<verb>`` (in one of VERB_FILES) and the lmsci modules it and its file's top level import."""
     name = "cmd_" + verb.replace("-", "_")
-    top = {m for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
-           for m in _imports(node, NAME)}
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == name:
-            return ast.get_source_segment(src, node) or "", top | _imports(node, NAME)
+    for path in VERB_FILES:
+        src = path.read_text(encoding="utf-8")
+        tree = ast.parse(src)
+        top = {m for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
+               for m in _imports(node, NAME)}
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name == name:
+                return ast.get_source_segment(src, node) or "", top | _imports(node, NAME)
     raise KeyError(f"lmsci.cli has no {name} for verb '{verb}'")
 
 
 def verb_files(verb: str) -> list[Path]:
-    """The lmsci source files a verb's job can execute (lmsci/cli.py excepted: only its function counts)."""
+    """The lmsci source files a verb's job can execute (the verb files excepted: only its function counts)."""
     _, mods = _cli_function(verb)
-    return [f for f in closure(mods) if f != PKG / "cli.py"]
+    return [f for f in closure(mods) if f not in VERB_FILES]
 
 
 def verb_version(verb: str) -> str:
