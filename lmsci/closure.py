@@ -75,13 +75,17 @@ def closure(modules: set[str]) -> list[Path]:
 
 
 # The files that hold verbs (``cmd_*`` functions): the jobs' and tools', a finished run's, the ablation's.
-VERB_FILES = (PKG / "cli.py", PKG / "report" / "verbs.py", PKG / "ablation" / "verbs.py")
+VERB_FILES = ("cli.py", "report/verbs.py", "ablation/verbs.py")
+
+
+def _verb_paths() -> list[Path]:
+    return [PKG / f for f in VERB_FILES]
 
 
 def _cli_function(verb: str) -> tuple[str, set[str]]:
     """Source of ``cmd_<verb>`` (in one of VERB_FILES) and the lmsci modules it and its file's top level import."""
     name = "cmd_" + verb.replace("-", "_")
-    for path in VERB_FILES:
+    for path in _verb_paths():
         src = path.read_text(encoding="utf-8")
         tree = ast.parse(src)
         top = {m for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
@@ -95,7 +99,7 @@ def _cli_function(verb: str) -> tuple[str, set[str]]:
 def verb_files(verb: str) -> list[Path]:
     """The lmsci source files a verb's job can execute (the verb files excepted: only its function counts)."""
     _, mods = _cli_function(verb)
-    return [f for f in closure(mods) if f not in VERB_FILES]
+    return [f for f in closure(mods) if f not in _verb_paths()]
 
 
 def verb_version(verb: str) -> str:

@@ -18,11 +18,12 @@ import yaml
 
 
 def stage_targets(root: Path) -> list[str]:
-    """dvc.yaml's stage names, in order; each is a Snakemake target of the same name."""
+    """dvc.yaml's stage names, in order; each is a Snakemake target of the same name. A ``foreach`` stage
+    (a recipe's per-stage checkpoints) is not a rule: the ``train`` target already covers its outputs."""
     path = root / "dvc.yaml"
     if not path.exists():
         raise OSError(f"{path} not found; run `lmsci pull` in the repository root")
-    return list(yaml.safe_load(path.read_text())["stages"])
+    return [name for name, stage in yaml.safe_load(path.read_text())["stages"].items() if "foreach" not in stage]
 
 
 def _env() -> dict:

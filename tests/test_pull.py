@@ -88,3 +88,12 @@ def test_pull_names_an_unreachable_remote_in_one_line(pushed):
 def test_stage_targets_need_dvc_yaml(tmp_path):
     with pytest.raises(OSError, match="dvc.yaml not found"):
         pull.stage_targets(tmp_path)
+
+
+def test_stage_targets_are_the_rule_named_stages(tmp_path):
+    """A foreach stage (train_stage@<i>: a recipe's per-stage checkpoints) has no rule of its name; the `train`
+    target covers its outputs, so it is not a --touch target."""
+    (tmp_path / "dvc.yaml").write_text(
+        "stages:\n  curate:\n    cmd: a\n  train:\n    cmd: b\n"
+        "  train_stage:\n    foreach: [x, y]\n    do:\n      cmd: c ${item}\n")
+    assert pull.stage_targets(tmp_path) == ["curate", "train"]

@@ -49,7 +49,8 @@ def _dvc(cwd: Path, *args: str) -> dict:
 def project(tmp_path) -> Path:
     if not DVC.is_file():
         pytest.skip(f"dvc not installed beside {sys.executable}")
-    shutil.copy(REPO / "dvc.yaml", tmp_path / "dvc.yaml")
+    for name in ("dvc.yaml", "config.yaml"):  # dvc.yaml's `vars` reads config.yaml (train.stages)
+        shutil.copy(REPO / name, tmp_path / name)
     subprocess.run([str(DVC), "init", "--no-scm", "-q"], cwd=tmp_path, check=True, timeout=60)
     metrics, spec = _declared()
     for i, rel in enumerate(metrics):
