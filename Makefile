@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 CORES   ?= 2
 STAMP   := $(VENV)/.installed
 
-.PHONY: venv run test slurm-test bench bench-env bench-scale lint schema dvc-repro clean sweep recipe ablation gpu-check
+.PHONY: venv run test slurm-test bench bench-env bench-scale lint schema dvc-repro clean sweep recipe recipe-moe ablation gpu-check
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -27,11 +27,13 @@ sweep: venv
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/snakemake sweep --cores $(CORES) --configfile config.yaml configs/sweep.yaml \
 		--rerun-incomplete
 
-# A training recipe in stages (issue 12): pretrain -> anneal -> context extension (configs/recipe.yaml), or
-# RECIPE=configs/recipe-moe.yaml for the MoE variant; the report shows every stage.
-RECIPE ?= configs/recipe.yaml
+# A training recipe in stages (issue 12): pretrain -> anneal -> context extension (configs/recipe.yaml); the
+# MoE variant is that recipe with configs/recipe-moe.yaml over it. Each report shows every stage.
 recipe: venv
-	PATH=$(abspath $(BIN)):$$PATH $(BIN)/snakemake --cores $(CORES) --configfile config.yaml $(RECIPE)
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/snakemake --cores $(CORES) --configfile config.yaml configs/recipe.yaml
+recipe-moe: venv
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/snakemake --cores $(CORES) --configfile config.yaml configs/recipe.yaml \
+		configs/recipe-moe.yaml
 
 # A data ablation (configs/ablation.yaml, issue 13): the plan and projected cost first, then every variant ×
 # seed → reports/ablation/report.{md,html}. ABLATION_CONFIGS picks another ablation.
