@@ -212,3 +212,22 @@ def test_a_changed_previous_stage_restarts_the_next_one(two_stages, blend, tmp_p
     out = _train_stage("b", blend, results)
     assert json.loads((out / "train_summary.json").read_text())["resumed_from_step"] is None
     assert losses(out) == losses(two_stages / "train/stages/b")  # same weights in a: the same fresh stage b
+
+
+def test_init_from_a_hugging_face_directory(reference, blend, tmp_path):
+    """Continued pretraining from a Hugging Face Llama directory: the run imports it once (inverse of
+    export-hf) and its step 0 holds exactly the exported checkpoint's weights."""
+    from lmsci.evaluate import export_hf
+    hf = tmp_path / "hf"
+    hf.mkdir()  # export-hf's config.json + model.safetensors (its tokenizer files are not import's business)
+    state = adapter.load_weights(reference / "checkpoint", MODEL, VOCAB)
+    export_hf.write_model(hf, MODEL, export_hf.convert(state, MODEL, VOCAB), VOCAB, 0)
+    t = dataclasses.replace(TRAIN, steps=3, lr=1e-3, warmup_steps=0, init_from=str(hf))
+    loop.train(MODEL, t, 7, blend, tmp_path / "cpt")
+    start = adapter.load_weights(checkpoint.step_dir(tmp_path / "cpt", 0), MODEL, VOCAB)
+    source = adapter.load_weights(reference / "checkpoint", MODEL, VOCAB)
+    # HF holds the vocabulary's rows, not megatron's padding to a multiple of 128 (never a target or input)
+    rows_of = {"embedding.word_embeddings.weight": VOCAB, "output_layer.weight": VOCAB}
+    assert all(bool((start[k][:rows_of.get(k)] == source[k][:rows_of.get(k)]).all()) for k in source)
+    assert (tmp_path / "cpt/init_import/lmsci_meta.json").is_file()
+    assert losses(tmp_path / "cpt")[0] < losses(reference)[0] - 1.0  # trained weights, not a fresh init
