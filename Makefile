@@ -66,13 +66,16 @@ bench: venv bench-env
 	$(BIN)/python -m pytest -q tests/bench --benchmark-enable --benchmark-only --benchmark-json=reports/bench.json
 
 # Per-stage cost at growing crawl sizes (scripts/bench_scale.py): real HTML from Debian doc packages with
-# 40 % exact and near copies, `snakemake tokens` on each size -> reports/bench/scale.{json,png}.
-# The default largest size (64 x 3,200 = 204,800 documents) takes hours on 2 cores; e.g.
-# `make bench-scale SCALE_SHARDS=2,4,8 SCALE_DOCS=200` is a quick look.
-SCALE_SHARDS ?= 4,16,64
+# 45 % exact and near copies, `snakemake tokens` on each size -> reports/bench/scale.{json,png}.
+# The default largest size (80 x 3,200 = 256,000 documents, 4.1 GB of plain .warc) took 15 min on 2 idle
+# cores (all sizes ~20 min, plus the one-time package download); e.g.
+# `make bench-scale SCALE_SHARDS=2,4,8 SCALE_DOCS=200 SCALE_ARGS=` is a quick look.
+SCALE_SHARDS ?= 4,16,80
 SCALE_DOCS ?= 3200
+SCALE_ARGS ?= --dup-share 0.45 --no-gzip
 bench-scale: venv
-	$(BIN)/python scripts/bench_scale.py --shards $(SCALE_SHARDS) --docs-per-shard $(SCALE_DOCS) --cores $(CORES)
+	$(BIN)/python scripts/bench_scale.py --shards $(SCALE_SHARDS) --docs-per-shard $(SCALE_DOCS) --cores $(CORES) \
+		$(SCALE_ARGS)
 
 # GPU readiness (scripts/gpu_check.py): NCCL all-reduce, bf16 matmul, the TransformerEngine layer spec when
 # installed, and the llama-1b preset for 200 steps (tokens/s, MFU; goal >= 45 % on H100/H200). Without a
