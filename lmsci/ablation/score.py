@@ -7,7 +7,6 @@ kept and summed per document: the paired bootstrap (lmsci.ablation.stats) resamp
 """
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -53,11 +52,11 @@ def score(model, train, eval_blend: dict, documents: pl.DataFrame, checkpoint_di
 
     from lmsci.evaluate.perplexity import EvaluateError
     from lmsci.tokenize import indexed
-    from lmsci.train import adapter
+    from lmsci.train import adapter, checkpoint
     from lmsci.train.loop import read_meta
 
     meta = read_meta(Path(checkpoint_dir))
-    if meta["model"] != dataclasses.asdict(model):
+    if not checkpoint.same_model(meta, model):
         raise EvaluateError(f"checkpoint {checkpoint_dir} was trained with another model than the configured one; "
                             "retrain or fix the model config")
     rows = []

@@ -7,7 +7,6 @@ once and each checkpoint's weights are loaded into it in turn; scoring is :mod:`
 """
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from lmsci.config import ModelConfig, TrainConfig
@@ -41,7 +40,7 @@ def evaluate(model: ModelConfig, train: TrainConfig, blend_path: Path, train_dir
     found = discover(train_dir)
     for step, d in found:
         meta = checkpoint.read_meta(d)
-        if meta["model"] != dataclasses.asdict(model):
+        if not checkpoint.same_model(meta, model):
             raise EvaluateError(f"checkpoint {d} (step {step}) was trained with another model config; "
                                 "retrain or fix the model config")
     rows = []

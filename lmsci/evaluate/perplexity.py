@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from lmsci.config import ModelConfig, TrainConfig
-from lmsci.train import adapter
+from lmsci.train import adapter, checkpoint
 from lmsci.train.loop import read_blend, read_meta
 
 
@@ -33,7 +33,7 @@ def perplexity(model: ModelConfig, train: TrainConfig, blend_path: Path, checkpo
         raise EvaluateError(f"max_tokens must be > 0 (got {max_tokens}); fix evaluate.max_tokens")
     blend = read_blend(Path(blend_path), model)
     meta = read_meta(Path(checkpoint_dir))
-    if meta["model"] != dataclasses.asdict(model):
+    if not checkpoint.same_model(meta, model):
         raise EvaluateError(f"checkpoint {checkpoint_dir} was trained with model {meta['model']}, "
                             f"not the configured {dataclasses.asdict(model)}; retrain or fix the model config")
     seed = int(meta.get("seed", 0))  # irrelevant to the scores (weights are loaded), kept for the RNG setup

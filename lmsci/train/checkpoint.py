@@ -97,6 +97,12 @@ def pinned_code_version():
         _pinned = before
 
 
+def same_model(meta_: dict, model: ModelConfig) -> bool:
+    """The checkpoint (its ``lmsci_meta.json``) was trained with exactly ``model``: what evaluation and
+    the ablation's scoring check before loading weights into a model built from the config."""
+    return meta_["model"] == dataclasses.asdict(model)
+
+
 def read_meta(checkpoint_dir: Path) -> dict:
     return json.loads((Path(checkpoint_dir) / META).read_text())
 
