@@ -39,7 +39,7 @@ def cmd_tag(a, s):
     from lmsci.config import C4Config
     from lmsci.curate import tag
     filters = _filters(a)
-    # --cfg carries what changes a measure (config.measure_json: each filter's `impl`).
+    # --cfg carries what changes a measure (config.measure_json: each filter's `impl`, langid's `languages`).
     sections = {name: s[name] for name in filters if name in s}
     if a.c4_bad_words:
         sections["c4"] = dataclasses.replace(sections.get("c4", C4Config()), bad_words_file=a.c4_bad_words)

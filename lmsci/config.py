@@ -369,7 +369,8 @@ def slice_json(cfg: Config, *keys: str) -> str:
 
 
 # Fields of a filter section that change what `tag` measures (not what `filter` decides): a
-# threshold-only change must rerun `filter` and what follows, never `tag`.
+# threshold-only change must rerun `filter` and what follows, never `tag`. langid's `languages`, when
+# langid is the first filter: tag measures only the pages detected in them (lmsci.curate.tag).
 MEASURE_FIELDS = ("impl",)
 
 
@@ -378,7 +379,8 @@ def measure_json(cfg: Config, filters: list[str]) -> str:
     out = {}
     for f in filters:
         section = to_dict(getattr(cfg, f, None)) or {}
-        if picked := {k: v for k, v in section.items() if k in MEASURE_FIELDS}:
+        fields = ("languages",) if f == "langid" and f == filters[0] else MEASURE_FIELDS
+        if picked := {k: v for k, v in section.items() if k in fields}:
             out[f] = picked
     return json.dumps(out, sort_keys=True, separators=(",", ":"))
 

@@ -219,3 +219,17 @@ def test_curation_sections_default_when_omitted(base_dict):
     del base_dict["langid"]["thresholds"]
     cfg = config.from_dict(base_dict)
     assert cfg.minhash == config.MinHashConfig() and cfg.langid.thresholds == {}
+
+
+def test_measure_json_holds_langid_languages_only_when_langid_comes_first(cfg):
+    import dataclasses
+
+    first = json.loads(config.measure_json(cfg, ["langid", "gopher_quality"]))
+    assert first == {"langid": {"languages": ["en"]}, "gopher_quality": {"impl": "datatrove"}}
+    assert "langid" not in json.loads(config.measure_json(cfg, ["gopher_quality", "langid"]))
+    # a threshold is what `filter` decides with: changing it keeps tag's key (no re-measuring)
+    looser = dataclasses.replace(cfg, langid=dataclasses.replace(cfg.langid, threshold=0.3, thresholds={"en": 0.2}))
+    assert config.measure_json(looser, ["langid", "c4"]) == config.measure_json(cfg, ["langid", "c4"])
+    other = dataclasses.replace(cfg, langid=dataclasses.replace(cfg.langid, languages=["en", "de"]))
+    assert config.measure_json(other, ["langid", "c4"]) != config.measure_json(cfg, ["langid", "c4"])
+    assert config.parse_slice(config.measure_json(other, ["langid"]))["langid"].languages == ["en", "de"]

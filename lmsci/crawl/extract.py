@@ -32,7 +32,7 @@ from lmsci.stage import dropped_frame
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 charset, decode = http.charset, http.decode  # the charset rules, importable from here as before
 
-__all__ = ["CorruptShard", "extract_shard", "extract_text", "record_at", "charset", "decode"]
+__all__ = ["CorruptShard", "extract_shard", "worker", "extract_text", "record_at", "charset", "decode"]
 
 
 def extract_text(raw: bytes, http_charset: str | None, cfg: ExtractConfig) -> str:
@@ -45,7 +45,7 @@ def _extract(raw: bytes, http_charset: str | None, cfg: ExtractConfig, sandbox: 
     try:
         if sandbox is None:
             return extract_text(raw, http_charset, cfg), None
-        return http.clean(sandbox.extract(decode(raw, http_charset))), None
+        return http.clean(sandbox.extract_bytes(raw, charset(http_charset, raw))), None
     except ExtractTimeout:
         return None, "extract/timeout"
     except ExtractError as e:
@@ -80,6 +80,11 @@ def _record(fr: Frame, cfg: ExtractConfig, sandbox: Sandbox | None) -> dict:
     return out | {"text": text, "reason": reason}
 
 
+def worker(cfg: ExtractConfig) -> Sandbox | None:
+    """The extraction worker ``cfg`` asks for (None: ``timeout_s`` 0, extraction in this process)."""
+    return Sandbox(cfg.extractor, cfg.main_content, cfg.timeout_s) if cfg.timeout_s > 0 else None
+
+
 def _open(path: str | Path):
     """The shard as a seekable stream and whether it is gzip; a file that cannot be a WARC fails here."""
     f = remote.open_input(path)
@@ -102,15 +107,19 @@ def _damage(fr: Frame, path: str | Path, cfg: ExtractConfig) -> dict:
     return {"file": str(path), "offset": fr.offset, "reason": fr.damage, "detail": fr.detail}
 
 
-def extract_shard(source: str, path: str | Path, cfg: ExtractConfig):
-    """Read one WARC shard: (kept documents, dropped rows, ledger); see the module doc."""
+def extract_shard(source: str, path: str | Path, cfg: ExtractConfig, sandbox: Sandbox | None = None):
+    """Read one WARC shard: (kept documents, dropped rows, ledger); see the module doc. ``sandbox``: a
+    worker to share across shards (:func:`worker`; closed by its owner), else one is started for this
+    shard when ``cfg.timeout_s`` > 0."""
     shard, file = shard_name(path), str(path)
     led = Ledger("extract", source, shard)
     led.bytes_in = remote.size(path)
     damaged: list[dict] = []
     rows, drops = [], []
     f, gz = _open(path)
-    sandbox = Sandbox(cfg.extractor, cfg.main_content, cfg.timeout_s) if cfg.timeout_s > 0 else None
+    own = sandbox is None
+    if own:
+        sandbox = worker(cfg)
     try:
         for fr in frames(f, gz, _block_cap(cfg)):
             did, kind = doc_id(source, shard, fr.offset), fr.type.lower()
@@ -143,7 +152,7 @@ def extract_shard(source: str, path: str | Path, cfg: ExtractConfig):
         raise CorruptShard(f"{path}: cannot be read ({e})") from None
     finally:
         f.close()
-        if sandbox is not None:
+        if own and sandbox is not None:
             sandbox.close()
     if damaged:
         led.extra["damaged"] = damaged

@@ -6,22 +6,22 @@ steps and spends most of a pathological page inside lxml (measured: a 5 MB page 
 elements ran 69 s under a 0.3 s alarm). So, as datatrove's ``ExtractorSandbox`` does, pages are
 extracted in one long-lived worker process; the parent waits ``timeout_s`` for each answer and,
 past it, kills the worker (a fresh one is started for the next page) and reports a timeout.
-The worker is started and warmed up before the first page, so start-up never counts against it.
+The worker is started and warmed up before the first page, so start-up never counts against it,
+and serves every page of an extraction run (``lmsci curate`` over many files starts one).
+It is started with ``python -S`` and this process's module search path: no ``.pth`` file runs,
+which halves its start-up (:mod:`lmsci.crawl.extract_worker`).
 """
 from __future__ import annotations
 
 import os
 import select
-import struct
 import subprocess
 import sys
 from pathlib import Path
 
-from lmsci.crawl.html2text import html_to_text
+from lmsci.crawl.extract_worker import HEAD, read_exact, request
 
 STARTUP_S = 120.0  # imports (trafilatura pulls in dateparser) on a loaded machine; not a page's time
-WARMUP = "<html><body><p>warm up</p><pre>x</pre></body></html>"
-_HEAD = struct.Struct("<cI")  # status byte (r: ready, o: text, e: error), payload length
 
 
 class ExtractTimeout(Exception):
@@ -42,40 +42,6 @@ class WorkerDied(RuntimeError):
 
 class WorkerStartFailed(Exception):
     """No worker could be started: the environment is broken, so the job fails instead of counting pages."""
-
-
-def _read_exact(f, n: int) -> bytes:
-    buf = b""
-    while len(buf) < n:
-        chunk = f.read(n - len(buf))
-        if not chunk:
-            raise EOFError
-        buf += chunk
-    return buf
-
-
-def _send(f, status: bytes, payload: bytes) -> None:
-    f.write(_HEAD.pack(status, len(payload)) + payload)
-    f.flush()
-
-
-def serve(extractor: str, main_content: bool) -> None:
-    """The worker: length-prefixed UTF-8 pages on stdin → texts on stdout (everything else to stderr)."""
-    out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # a stray print, from Python or C, cannot corrupt the replies
-    src = sys.stdin.buffer
-    html_to_text(WARMUP, extractor, main_content)
-    _send(out, b"r", b"")
-    while True:
-        try:
-            (n,) = struct.unpack("<I", _read_exact(src, 4))
-            html = _read_exact(src, n).decode("utf-8", "surrogatepass")
-        except EOFError:
-            return
-        try:
-            _send(out, b"o", html_to_text(html, extractor, main_content).encode("utf-8", "surrogatepass"))
-        except Exception as e:  # sent back and raised in the parent, which counts it
-            _send(out, b"e", f"{type(e).__name__}\n{e}".encode("utf-8", "replace"))
 
 
 class Sandbox:
@@ -103,9 +69,10 @@ class Sandbox:
     def _start(self) -> None:
         # a plain subprocess, not multiprocessing: spawn re-imports the caller's __main__
         root = str(Path(__file__).resolve().parents[2])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-        self.proc = subprocess.Popen([sys.executable, "-m", "lmsci.crawl.sandbox", *self.args], env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        path = [root, *(p for p in sys.path if p and os.path.exists(p))]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(path))}
+        self.proc = subprocess.Popen([sys.executable, "-S", "-m", "lmsci.crawl.extract_worker", *self.args],
+                                     env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
         try:
             self._reply(STARTUP_S, "start")
         except WorkerDied as e:
@@ -119,8 +86,8 @@ class Sandbox:
                 raise WorkerDied(f"extraction worker did not start within {timeout:g} s")
             raise ExtractTimeout(f"page not extracted within {timeout:g} s")
         try:
-            status, n = _HEAD.unpack(_read_exact(self.proc.stdout, _HEAD.size))
-            payload = _read_exact(self.proc.stdout, n).decode("utf-8", "surrogatepass")
+            status, n = HEAD.unpack(read_exact(self.proc.stdout, HEAD.size))
+            payload = read_exact(self.proc.stdout, n).decode("utf-8", "surrogatepass")
         except EOFError:
             code = self.proc.poll()
             self.close()
@@ -130,18 +97,18 @@ class Sandbox:
         return payload
 
     def extract(self, html: str) -> str:
+        return self.extract_bytes(html.encode("utf-8", "surrogatepass"), None)
+
+    def extract_bytes(self, body: bytes, charset: str | None) -> str:
+        """The text of an HTTP body in ``charset`` (a Python codec name, :func:`lmsci.crawl.http.charset`),
+        decoded in the worker as :func:`lmsci.crawl.http.decode` does."""
         if self.proc is None:
             self._start()
-        data = html.encode("utf-8", "surrogatepass")
         try:
-            view = memoryview(struct.pack("<I", len(data)) + data)
+            view = memoryview(request(body, charset))
             while view:  # an unbuffered pipe may take a large page in parts
                 view = view[self.proc.stdin.write(view):]
         except OSError:  # a broken pipe: the worker is gone
             self.close()
             raise WorkerDied("extraction worker exited") from None
         return self._reply(self.timeout_s, "page")
-
-
-if __name__ == "__main__":
-    serve(sys.argv[1], sys.argv[2] == "1")

@@ -65,6 +65,22 @@ def _ngram_counts(coded: np.ndarray, n: int) -> np.ndarray:
     return counts[inverse]
 
 
+def _lines(text: str) -> list[str]:
+    """``_LINES.split(text)`` (datatrove splits at runs of newlines) with str.split, ~3x faster: the
+    same parts, an empty one first or last where ``text`` starts or ends with a newline."""
+    out = [p for p in text.split("\n") if p]
+    if not text or text[0] == "\n":
+        out.insert(0, "")
+    if text and text[-1] == "\n":
+        out.append("")
+    return out
+
+
+def _paragraphs(stripped: str) -> list[str]:
+    """``_PARA.split(stripped)``; most pages hold no blank line, and then no regex runs."""
+    return _PARA.split(stripped) if "\n\n" in stripped else [stripped]
+
+
 def _find_duplicates(parts: list[str]) -> tuple[int, int]:
     """(elements that repeat an earlier one, their characters) — datatrove's find_duplicates: every
     occurrence after a distinct element's first is a repeat."""
@@ -78,8 +94,8 @@ def _datatrove_many(texts: list[str], w: ngrams.Words) -> dict[str, list[float]]
                                                     "dup_line_char_frac")}
     for text in texts:
         total = max(len(text), 1)
-        paras = _PARA.split(text.strip())
-        lines = _LINES.split(text)
+        paras = _paragraphs(text.strip())
+        lines = _lines(text)
         dup_paras, para_chars = _find_duplicates(paras)
         dup_lines, line_chars = _find_duplicates(lines)
         cols["dup_para_frac"].append(dup_paras / len(paras))

@@ -132,6 +132,12 @@ def train(positives: list[str], pool: list[str], cfg: QualityConfig, seed: int, 
     return meta
 
 
+@functools.lru_cache(maxsize=16)
+def _sha256(path: str, inode: int, size: int, mtime_ns: int) -> str:
+    """The model file's digest, once per version of the file (a rewritten file has a new inode or mtime)."""
+    return sha256_file(path)
+
+
 @functools.cache
 def _load(path: str, sha256: str):
     model = _fasttext().load_model(path)
@@ -144,7 +150,8 @@ def scorer(path: str | Path):
     if not path.is_file() or not meta_path(path).is_file():
         raise FileNotFoundError(f"quality model {path} (or its {meta_path(path).name}) not found; "
                                 "run `lmsci train-quality` or the workflow's train_quality rule")
-    model, pool = _load(str(path), sha256_file(path))
+    st = path.stat()
+    model, pool = _load(str(path), _sha256(str(path), st.st_ino, st.st_size, st.st_mtime_ns))
 
     def measure(text: str) -> dict[str, object]:
         s = _score(model, text)

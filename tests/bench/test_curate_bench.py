@@ -42,7 +42,7 @@ import polars as pl
 import pytest
 
 from lmsci import config as C
-from lmsci.crawl.extract import extract_shard
+from lmsci.crawl.extract import extract_shard, worker
 from lmsci.curate import filter as filt
 from lmsci.curate import langid
 from lmsci.curate.chain import train_quality
@@ -68,9 +68,9 @@ GOALS = {"chain_vs_datatrove_trafilatura": 10.0, "chain_vs_datatrove_resiliparse
 WHAT_RUNS = {
     "lmsci_chain": "fastwarc ArchiveIterator -> resiliparse extract_plain_text(main_content=True) -> tag: langid "
                    "(lid.176.ftz, k=1), gopher_quality, gopher_repetition, c4, fineweb, quality (fastText model trained "
-                   "untimed beforehand, as lmsci curate does) measured on every document -> filter.apply (first "
-                   "failing filter); per shard, as lmsci curate; extraction in lmsci's sandbox worker process "
-                   "(its CPU counted)",
+                   "untimed beforehand, as lmsci curate does) measured on every document in a listed language (langid "
+                   "first) -> filter.apply (first failing filter); per shard, as lmsci curate; extraction in "
+                   "lmsci's sandbox worker process, one per run as lmsci curate starts it (its CPU counted)",
     "datatrove_chain": "LocalPipelineExecutor(tasks=1, workers=1): WarcReader (warcio) -> Trafilatura(favour_precision, "
                        "timeout=5) | resiliparse extractor with lmsci's call, each in datatrove's ExtractorSandbox "
                        "child -> LanguageFilter(ft176 = the same lid.176.ftz, k=-1) -> GopherQualityFilter -> "
@@ -91,9 +91,10 @@ DIFFERENCES = [
     "c4: datatrove removes the failing lines from the text, so FineWebQualityFilter sees shorter text; lmsci "
     "measures every filter on the extracted text and leaves it unchanged",
     "cascade: datatrove measures a document only until a filter drops it; lmsci measures every filter on every "
-    "document (re-thresholding never re-measures) and names the first failing one",
+    "document in a language langid.languages lists (re-thresholding never re-measures) and names the first "
+    "failing one; a page in another language is measured by langid alone, as in datatrove",
     "trafilatura: a different extractor (other text, other boundaries), so every later count moves",
-    "quality: lmsci also scores every document with the fastText quality model config.yaml lists (DCLM's "
+    "quality: lmsci also scores every listed-language document with the fastText quality model config.yaml lists (DCLM's "
     "classifier step); datatrove's FineWeb chain has no model-based filter, so lmsci does more work per document",
 ]
 
@@ -120,17 +121,27 @@ def _timed(fn):
     return out, d["self"] + d["children"], time.perf_counter() - wall, d["children"]
 
 
-def _extract(path):
+def _extract(path, sandbox=None):
     """(documents, ledger) of one shard, whether extract_shard returns (docs, ledger) or the stage
     contract's (kept, dropped, ledger)."""
-    res = extract_shard(SOURCE, path, CFG.extract)
+    res = extract_shard(SOURCE, path, CFG.extract, sandbox)
     return res[0], res[-1]
 
 
 def lmsci_chain(warcs: list, quality_model) -> dict:
+    """One run over the shards, as ``lmsci curate`` makes it: one extraction worker for all of them."""
+    sandbox = worker(CFG.extract)
+    try:
+        return _chain(warcs, quality_model, sandbox)
+    finally:
+        if sandbox is not None:
+            sandbox.close()
+
+
+def _chain(warcs: list, quality_model, sandbox) -> dict:
     records, kept, reasons, urls = 0, 0, {}, []
     for path in warcs:
-        docs, led = _extract(path)
+        docs, led = _extract(path, sandbox)
         tagged, _ = tag(docs, FILTERS, SOURCE, path.name, quality_model, sections_of(CFG, FILTERS))
         ok, dropped, _ = filt.apply(tagged, FILTERS, CFG, SOURCE, path.name)
         records, kept, urls = records + led.seen, kept + ok.height, urls + ok["url"].to_list()

@@ -46,3 +46,14 @@ def test_dead_worker_is_reported_then_replaced():
 def test_a_worker_that_cannot_start_fails_the_job_instead_of_dropping_pages():
     with Sandbox("boilerpipe", True, 30.0) as sb, pytest.raises(WorkerStartFailed, match="exited"):
         sb.extract(PAGES[0])
+
+
+def test_bodies_are_decoded_in_the_worker_as_in_process():
+    from lmsci.crawl import http
+
+    page = "<html><body><p>Café, naïve façade — 한국어 페이지입니다. Ünïcödé!</p></body></html>"
+    with Sandbox("resiliparse", True, 30.0) as sb:
+        for charset in ("utf-8", "cp1252", "euc-kr", "utf-16-le"):
+            body = page.encode(charset, "replace")
+            assert sb.extract_bytes(body, charset) == html_to_text(http.decode(body, charset), "resiliparse", True)
+

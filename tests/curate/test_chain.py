@@ -117,3 +117,17 @@ def test_a_given_quality_model_gives_the_same_filter_decisions(out, run_dir, rep
 
     assert filter_drops(again) == filter_drops(decisions)
     assert any(r.startswith("quality/") for _, r in filter_drops(again))
+
+
+def test_one_extraction_worker_serves_every_file(repo, monkeypatch):
+    from lmsci.crawl.sandbox import Sandbox
+    from lmsci.curate import chain
+
+    starts = []
+    start = Sandbox._start
+    monkeypatch.setattr(Sandbox, "_start", lambda self: (starts.append(1), start(self)))
+    cfg = config.load(repo / "config.yaml", root=repo)
+    assert cfg.extract.timeout_s > 0
+    extracted, _, ledgers, failed = chain._extract([repo / s for s in SHARDS], cfg, "crawl")
+    assert len(extracted) == len(SHARDS) and not failed and all(led.kept for led in ledgers)
+    assert len(starts) == 1

@@ -129,3 +129,17 @@ def test_rethresholding_uses_stored_attributes_only():
     assert gr.decide(stored, DEFAULT) == "dup_ngram_chars"
     assert gr.decide(stored, dataclasses.replace(DEFAULT, **DUP)) is None
     assert stored == gr.measure(DOCS["dup_ngram_chars"], DEFAULT)
+
+
+def test_line_and_paragraph_splits_are_datatrove_regex_splits():
+    import random
+
+    from lmsci.curate import gopher_repetition as gr
+
+    rng = random.Random(7)
+    texts = ["", "\n", "\n\n", "a", "a\n", "\na", "a\n\n\nb\n", "\n\na\nb\n\n"]
+    texts += ["".join(rng.choice(["a", "b ", "\n", "\n\n", " ", "\r\n"]) for _ in range(rng.randint(0, 14)))
+              for _ in range(3000)]
+    for t in texts:
+        assert gr._lines(t) == gr._LINES.split(t), repr(t)
+        assert gr._paragraphs(t.strip()) == gr._PARA.split(t.strip()), repr(t)

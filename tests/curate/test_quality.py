@@ -189,3 +189,23 @@ def test_train_quality_samples_the_same_documents_for_any_sharding(tmp_path, cfg
         assert 0 < metas[0]["pool"] < 80 and 0 < metas[0]["positives"] < 40
     else:
         assert (metas[0]["positives"], metas[0]["pool"]) == (40, 80)
+
+
+def test_a_model_file_replaced_in_place_is_scored_with_the_new_model(model, qcfg, tmp_path):
+    import os
+    import shutil
+
+    path, _ = model
+    live = tmp_path / "live" / "model.bin"
+    live.parent.mkdir()
+    shutil.copy(path, live)
+    shutil.copy(quality.meta_path(path), quality.meta_path(live))
+    text = POOL[-1]
+    before = quality.scorer(live)(text)
+    other = tmp_path / "other" / "model.bin"
+    quality.train(POSITIVES, POOL[:50], qcfg, 99, other, ["wiki"])
+    expected = quality.scorer(other)(text)
+    assert expected != before
+    os.replace(quality.meta_path(other), quality.meta_path(live))
+    os.replace(other, live)  # a rerun's atomic write: a new file at the same path
+    assert quality.scorer(live)(text) == expected

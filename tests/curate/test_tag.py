@@ -82,3 +82,64 @@ def test_c4_bad_words_are_measured_only_when_tag_gets_the_list(tmp_path):
     assert "c4_bad_words" not in plain.columns
     assert listed["c4_bad_words"].to_list() == [1, 0, 0]  # only the first text says "valley"
     assert listed.drop("c4_bad_words").equals(plain)
+
+
+# A shard in three languages; config's crawl source lists langid first, English only.
+MIXED = TEXTS[:2] + ["La rivière traverse la vallée et alimente les fermes qui bordent ses rives depuis des siècles.",
+                     "The harbour town grew around its fishing fleet, and the old quay still stands today."]
+
+
+def _mixed() -> pl.DataFrame:
+    return frame([{"id": doc_id("s", "m", i), "source": "s", "shard": "m", "offset": i, "record_id": str(i),
+                   "url": "", "text": t} for i, t in enumerate(MIXED)])
+
+
+def test_pages_in_an_unlisted_language_are_measured_by_langid_alone(cfg):
+    from lmsci.curate import filter as filt
+
+    filters = ["langid", "gopher_quality", "gopher_repetition", "c4", "fineweb"]
+    sections = tag.sections_of(cfg, filters)
+    assert cfg.langid.languages == ["en"]
+    out, led = tag.tag(_mixed(), filters, "s", "m", sections=sections)
+    full, _ = tag.tag(_mixed(), filters, "s", "m", sections={k: v for k, v in sections.items() if k != "langid"})
+    assert out["lang"].to_list() == ["en", "de", "fr", "en"] and led.seen == led.kept == 4
+    measured = [c for c in out.columns if c not in _mixed().columns and not c.startswith("lang")]
+    assert measured and out.columns == full.columns
+    for c in measured:  # English pages measured as before; the others left null
+        assert out[c].to_list() == [full[c][0], None, None, full[c][3]], c
+    # the decisions are those of measuring everything: langid names the drop either way
+    kept, dropped, _ = filt.apply(out, filters, cfg, "s", "m")
+    kept_all, dropped_all, _ = filt.apply(full, filters, cfg, "s", "m")
+    assert kept["id"].to_list() == kept_all["id"].to_list()
+    assert dropped.select("id", "reason").equals(dropped_all.select("id", "reason"))
+    assert dropped.filter(pl.col("lang") != "en")["reason"].to_list() == ["langid/other_language"] * 2
+
+
+def test_langid_threshold_changes_never_need_a_new_measure(cfg):
+    """A page below langid's threshold in a listed language is measured: lowering the threshold keeps it."""
+    import dataclasses
+
+    filters = ["langid", "gopher_quality"]
+    strict = dataclasses.replace(cfg.langid, threshold=0.9999)
+    out, _ = tag.tag(_mixed(), filters, "s", "m", sections={"langid": strict})
+    assert out["gopher_n_words"].is_null().to_list() == [False, True, True, False]
+
+
+def test_only_langid_first_limits_the_measured_pages(cfg):
+    out, _ = tag.tag(_mixed(), ["gopher_quality", "langid"], "s", "m", sections=tag.sections_of(cfg, ["langid"]))
+    assert out["gopher_n_words"].null_count() == 0
+
+
+def test_a_shard_with_no_page_in_a_listed_language_gets_langid_columns_only(cfg):
+    import dataclasses
+
+    from lmsci.curate import filter as filt
+
+    filters = ["langid", "gopher_quality", "c4"]
+    sections = {"langid": dataclasses.replace(cfg.langid, languages=["ja"])}
+    out, led = tag.tag(_mixed(), filters, "s", "m", sections=sections)
+    assert [c for c in out.columns if c not in _mixed().columns] == ["lang", "lang_score"]
+    cfg_ja = dataclasses.replace(cfg, langid=sections["langid"])
+    kept, dropped, fled = filt.apply(out, filters, cfg_ja, "s", "m")
+    assert kept.height == 0 and dropped["reason"].to_list() == ["langid/other_language"] * 4
+    assert (led.seen, fled.seen) == (4, 4)

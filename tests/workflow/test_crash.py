@@ -42,6 +42,18 @@ def _run_until_killed(repo: Path, fraction: float, delay: float) -> list[str]:
                 if len(started) == starts:
                     break
         time.sleep(delay)
+        # the job may be done by now: then kill once the next one is in flight (its incomplete marker written)
+        incomplete = repo / ".snakemake" / "incomplete"
+        while proc.poll() is None and not any(incomplete.glob("*")):
+            line = proc.stdout.readline()
+            if not line:
+                break
+            if m := JOB_START.match(line):
+                started.append(m.group(1))
+                for _ in range(200):
+                    if any(incomplete.glob("*")) or proc.poll() is not None:
+                        break
+                    time.sleep(0.01)
         assert proc.poll() is None, f"the data stages finished before the kill (jobs started: {started})"
     finally:
         with contextlib.suppress(ProcessLookupError):   # the whole group: Snakemake and its jobs
