@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from itertools import chain
+from itertools import chain, takewhile
 
 import numpy as np
 
@@ -201,19 +201,21 @@ def _greedy(w: Words, key: np.ndarray, n: int) -> np.ndarray:
     jump = np.searchsorted(at, at + n).tolist()
     group = np.repeat(np.arange(len(starts)), sizes)[cand].tolist()
     at, first = at.tolist(), first[cand].tolist()
+    members, group_start, group_size = sp.tolist(), starts.tolist(), sizes.tolist()
     found: list[int] = []  # counted duplicates, ascending; each jumps over the n-1 positions after it
+    after = bisect.bisect_right
 
     def jumped(p: int) -> bool:
-        i = bisect.bisect_right(found, p) - 1
+        i = after(found, p) - 1
         return i >= 0 and p - found[i] < n and p != found[i]
 
-    k = 0
-    while k < len(at):
+    k, end = 0, len(at)
+    while k < end:
         c = at[k]
         if found and jumped(first[k]):  # the first occurrence was jumped over: was any earlier one scanned?
-            g = group[k]
-            members = sp[starts[g]:starts[g] + sizes[g]]  # ascending
-            if all(jumped(p) for p in members[members < c].tolist()):
+            a = group_start[group[k]]
+            earlier = takewhile(c.__gt__, members[a:a + group_size[group[k]]])  # members ascend
+            if all(map(jumped, earlier)):
                 k += 1
                 continue
         found.append(c)

@@ -44,7 +44,7 @@ class _SpacyEnglish:
         self.special = {k: tuple(v) for k, v in tables["special"].items()}
         self.punct_chars = frozenset(tables["punct_chars"])
         self.cache: dict[str, tuple[str, ...]] = {}
-        self.classes: dict[str, str] = {}  # chunk -> its tokens' sentencizer classes (sentence_count)
+        self.classes: dict[str, str] = {_LINE_END: "|"}  # chunk -> its tokens' sentencizer classes
         # Special cases containing an affix or infix are also matched over the token stream
         # (spaCy's _apply_special_cases), as the token sequence affix splitting gives them.
         self.patterns: dict[str, list[tuple[str, ...]]] = {}
@@ -177,6 +177,9 @@ class _SpacyEnglish:
 
 
 _CHUNKS = re.compile(r"\s+|\S+")
+# A chunk standing for a line's end where lines are laid end to end (class "|", which no pattern
+# crosses); a text holding it is classed token by token instead.
+_LINE_END = "\x00"
 # Sentencizer classes of a token: P in its punctuation list, p other punctuation, w anything else.
 # A sentence ends at the first w after a P (only punctuation between): one match of P[Pp]*w.
 _BOUNDARY = re.compile(r"P[Pp]*w")
@@ -213,14 +216,10 @@ def sentence_count(text: str) -> int:
     if eng.punct_chars.isdisjoint(text):  # the list holds single characters: no token can be one
         return 1
     chunks = text.split()
-    if " ".join(chunks) == text:  # single spaces only: no whitespace tokens, classes per chunk
+    if " ".join(chunks) == text and _LINE_END not in text:  # single spaces only: classes per chunk
         parts = list(map(eng.classes.get, chunks))
         if None in parts:
-            for i, c in enumerate(chunks):
-                if parts[i] is None:
-                    if len(eng.classes) > 1_000_000:  # bound memory on long runs
-                        eng.classes.clear()
-                    parts[i] = eng.classes[c] = "".join(_token_class(eng, t) for t in eng.chunk(c))
+            _classes(eng, chunks, parts)
         return 1 + len(_BOUNDARY.findall("".join(parts)))
     return 1 + len(_BOUNDARY.findall("".join(_token_class(eng, t) for t in eng.tokens(text))))
 
@@ -237,9 +236,9 @@ def sentence_total(lines: list[str]) -> int:
             total += 1
             continue
         cs = line.split()
-        if " ".join(cs) == line:
-            chunks.extend(cs)
-            chunks.append(" ")  # a chunk never holds a space: the line's end
+        if " ".join(cs) == line and _LINE_END not in line:
+            chunks += cs
+            chunks.append(_LINE_END)
             k += 1
         else:
             total += sentence_count(line)
@@ -247,15 +246,18 @@ def sentence_total(lines: list[str]) -> int:
         return total
     parts = list(map(eng.classes.get, chunks))
     if None in parts:
-        for i, c in enumerate(chunks):
-            if parts[i] is None:
-                if c == " ":
-                    parts[i] = "|"
-                    continue
-                if len(eng.classes) > 1_000_000:  # bound memory on long runs
-                    eng.classes.clear()
-                parts[i] = eng.classes[c] = "".join(_token_class(eng, t) for t in eng.chunk(c))
+        _classes(eng, chunks, parts)
     return total + k + len(_BOUNDARY.findall("".join(parts)))
+
+
+def _classes(eng: _SpacyEnglish, chunks: list[str], parts: list[str | None]) -> None:
+    """Fill in the sentencizer classes of the chunks not yet looked up (and remember them)."""
+    for i, c in enumerate(chunks):
+        if parts[i] is None:
+            if len(eng.classes) > 1_000_000:  # bound memory on long runs
+                eng.classes.clear()
+                eng.classes[_LINE_END] = "|"
+            parts[i] = eng.classes[c] = "".join(_token_class(eng, t) for t in eng.chunk(c))
 
 
 _GENERIC = re.compile(r"\w+(?:['’.\-]\w+)*|[^\w\s]", re.UNICODE)

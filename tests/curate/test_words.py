@@ -91,3 +91,18 @@ def test_sentence_total_equals_the_sum_of_sentence_counts():
     assert W.sentence_total(lines) == sum(map(W.sentence_count, lines))
     assert W.sentence_total(lines[1:3]) == sum(map(W.sentence_count, lines[1:3]))
     assert W.sentence_total([]) == 0
+
+
+def test_sentence_total_of_single_spaced_lines_and_odd_chunks():
+    from lmsci.curate import c4
+
+    single = ["Mr. Smith went to Washington. He arrived at noon.", "One. Two! Three? Four", "no marks at all",
+              "“Quoted.” Then more. (Brackets.) End", "e.g. this, i.e. that. U.S. army! Done?", "!!! ??? ..."]
+    assert W.sentence_total(single) == sum(map(W.sentence_count, single))  # every line single-spaced
+    odd = ["A NUL \x00 chunk. Then more.", "x. \x00 y. z", "Plain line. Again."]
+    assert W.sentence_total(odd) == sum(map(W.sentence_count, odd))
+    assert W.sentence_total(single) == sum(map(W.sentence_count, single))  # after "\x00" was classed
+    with gzip.open(GOLDEN, "rt", encoding="utf-8") as f:  # the kept lines of every sample page
+        pages = [c4._KEPT.findall(json.loads(line)["text"]) for line in f]
+    assert sum(map(W.sentence_total, pages)) == sum(W.sentence_count(x) for p in pages for x in p)
+    assert all(W.sentence_total(p) == sum(map(W.sentence_count, p)) for p in pages)
