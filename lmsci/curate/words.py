@@ -39,6 +39,7 @@ class _SpacyEnglish:
     def __init__(self, tables: dict):
         self.prefix = re.compile(tables["prefix"]).search
         self.suffix = re.compile(tables["suffix"]).search
+        self.window = _suffix_window(tables["suffix"])
         self.infix = re.compile(tables["infix"]).finditer
         self.url = re.compile(tables["url"]).match
         self.special = {k: tuple(v) for k, v in tables["special"].items()}
@@ -52,6 +53,21 @@ class _SpacyEnglish:
             if self.prefix(key) or self.suffix(key) or next(self.infix(key), None) or " " in key:
                 pattern = self._tokenize(key, specials=False)
                 self.patterns.setdefault(pattern[0], []).append(pattern)
+
+    def suffix_len(self, s: str) -> int:
+        """Length of spaCy's suffix match on ``s`` (0: none): ``suffix(s)`` tries all of its ~80 end-anchored
+        alternatives at every position; each but one (a run of dots) is at most ``window`` characters wide,
+        so only the last ``window`` positions can start a match, and a run of dots ends the string or not."""
+        if self.window is None:
+            m = self.suffix(s)
+            return m.end() - m.start() if m else 0
+        n = len(s)
+        m = self.suffix(s, max(0, n - self.window))  # lookbehinds still see the characters before
+        start = m.start() if m else n
+        dots = n - len(s.rstrip("."))
+        if dots >= 2:
+            start = min(start, n - dots)
+        return n - start
 
     def _split_affixes(self, s: str, specials: bool) -> tuple[list[str], str, list[str]]:
         prefixes: list[str] = []
@@ -69,8 +85,7 @@ class _SpacyEnglish:
                 prefixes.append(s[:pre])
                 s = s[pre:]
                 break
-            m = self.suffix(s[pre:])
-            suf = m.end() - m.start() if m else 0
+            suf = self.suffix_len(s[pre:])
             if suf and specials and s[:-suf] in self.special:
                 suffixes.append(s[-suf:])
                 s = s[:-suf]
@@ -121,6 +136,8 @@ class _SpacyEnglish:
 
     def _match_specials(self, toks: tuple[str, ...]) -> tuple[str, ...]:
         """Longest special-case token sequences first, then the earliest (spaCy's _filter_special_spans)."""
+        if self.patterns.keys().isdisjoint(toks):  # no token starts a special case (most chunks)
+            return toks
         spans = [(i, i + len(p)) for i, t in enumerate(toks) for p in self.patterns.get(t, ())
                  if toks[i:i + len(p)] == p]
         if not spans:
@@ -174,6 +191,28 @@ class _SpacyEnglish:
             else:
                 out.extend(self.chunk(c))
         return out
+
+
+def _suffix_window(pattern: str) -> int | None:
+    """The widest end-anchored alternative of spaCy's suffix regex, when every alternative but ``\\.\\.+$``
+    has a bounded width and ends with ``$`` (:meth:`_SpacyEnglish.suffix_len`); None otherwise, and then
+    the whole string is searched."""
+    from re import _parser  # the stdlib's own regex parser (Python 3.11)
+
+    tree = _parser.parse(pattern)
+    alternatives = tree.data[0][1][1] if len(tree.data) == 1 and tree.data[0][0] == _parser.BRANCH else [tree]
+    dots = repr(_parser.parse(r"\.\.+$").data)  # (nested SubPatterns compare by identity, reprs by content)
+    widest = 0
+    for alt in alternatives:
+        if not alt.data or alt.data[-1] != (_parser.AT, _parser.AT_END):
+            return None
+        if repr(alt.data) == dots:
+            continue
+        lo, hi = alt.getwidth()
+        if hi >= _parser.MAXREPEAT:
+            return None
+        widest = max(widest, hi)
+    return widest
 
 
 _CHUNKS = re.compile(r"\s+|\S+")

@@ -106,3 +106,25 @@ def test_sentence_total_of_single_spaced_lines_and_odd_chunks():
         pages = [c4._KEPT.findall(json.loads(line)["text"]) for line in f]
     assert sum(map(W.sentence_total, pages)) == sum(W.sentence_count(x) for p in pages for x in p)
     assert all(W.sentence_total(p) == sum(map(W.sentence_count, p)) for p in pages)
+
+
+def test_the_windowed_suffix_search_finds_what_the_whole_string_search_finds():
+    import random
+
+    eng = W._english()
+    assert eng.window is not None and eng.window < 10  # every alternative but the run of dots is short
+
+    def full(s: str) -> int:
+        m = eng.suffix(s)
+        return m.end() - m.start() if m else 0
+
+    ends = [chr(cp) for cp in range(0x3100) if not chr(cp).isspace() and full(chr(cp))]  # a suffix alone
+    common = list("abcXYZ0195.'\"%)") + ["km", "..", "’s", "n't", "'s", "US$", "mph", "°C"]
+    rng = random.Random(3)
+    probes = ["", ".", "..", "a..", "a...", "x.y..", "....", "3km", "10%", "it's", "U.S.", "a)...", "(b)."]
+    probes += ["".join(rng.choice(ends if rng.random() < 0.4 else common) for _ in range(rng.randint(1, 14)))
+               for _ in range(30_000)]
+    with gzip.open(GOLDEN, "rt", encoding="utf-8") as f:  # every chunk of the sample crawl
+        probes += list({c for line in f for c in json.loads(line)["text"].split()})
+    bad = [s for s in probes if eng.suffix_len(s) != full(s)]
+    assert not bad, bad[:5]
