@@ -83,7 +83,7 @@ def chain(job: dict, extractor: str, workdir: str) -> dict:
     c = job["cfg"]
     gq, gr, c4, fw, lid = c["gopher_quality"], c["gopher_repetition"], c["c4"], c["fineweb"], c["langid"]
     pipeline = [
-        WarcReader(job["warc_dir"], glob_pattern="*.warc.gz", compression="infer"),
+        WarcReader(job["warc_dir"], glob_pattern="*.warc*", compression="infer"),
         Trafilatura(favour_precision=True, timeout=5) if extractor == "trafilatura" else _resiliparse_extractor(),
         LanguageFilter(languages=lid["languages"], language_threshold=lid["threshold"]),
         GopherQualityFilter(

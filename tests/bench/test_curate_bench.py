@@ -37,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -53,7 +54,11 @@ from .conftest import REPO, report_path, tiny, truncated_warc
 
 CFG = C.load(REPO / "config.yaml", root=REPO)
 SOURCE = "crawl"
-WARCS = [REPO / p for p in CFG.sources[SOURCE].paths][: 1 if tiny() else None]
+# LMSCI_BENCH_WARCS=DIR: the WARC files of DIR (*.warc.gz, *.warc) instead of the sample crawl's, e.g. a crawl
+# built by scripts/build_scale_crawl.py or a Common Crawl segment (the quality model is trained on them, untimed)
+OWN_WARCS = os.environ.get("LMSCI_BENCH_WARCS")
+WARCS = (sorted(p for p in Path(OWN_WARCS).iterdir() if p.name.endswith((".warc.gz", ".warc"))) if OWN_WARCS
+         else [REPO / p for p in CFG.sources[SOURCE].paths])[: 1 if tiny() else None]
 FILTERS = CFG.sources[SOURCE].filters
 BENCH_PY = REPO / ".venv-bench" / "bin" / "python"
 DRIVER = REPO / "tests" / "bench" / "datatrove_driver.py"
@@ -273,7 +278,8 @@ def _report(datatrove: dict | None) -> None:
                         "lmsci_fasttext": fasttext_origin(), "tiny": tiny(),
                         "datatrove": (datatrove or {}).get("datatrove", "absent (no .venv-bench)"),
                         "datatrove_fasttext": (datatrove or {}).get("fasttext", {"distributions": {}}),
-                        "rounds": ROUNDS, "extractor_rounds": EXTRACTORS},
+                        "rounds": ROUNDS, "extractor_rounds": EXTRACTORS,
+                        "warcs": [str(p) for p in WARCS] if OWN_WARCS else "config.yaml's crawl source (the sample)"},
         **{k: _strip(v) for k, v in RESULTS.items()}}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2) + "\n")
