@@ -36,7 +36,7 @@ __all__ = [
     "DedupConfig", "TokenizerConfig", "TokenizeConfig", "SplitConfig", "QualityConfig", "DecontamConfig",
     "ModelConfig", "TrainConfig", "EvaluateConfig", "SweepModelConfig", "SweepConfig",
     "from_dict", "from_workflow", "load", "read_yaml", "merge", "to_dict", "digest", "json_schema", "write_schema",
-    "slice_json", "measure_json", "parse_slice",
+    "slice_json", "measure_json", "langid_first", "parse_slice",
 ]
 
 
@@ -369,9 +369,15 @@ def slice_json(cfg: Config, *keys: str) -> str:
 
 
 # Fields of a filter section that change what `tag` measures (not what `filter` decides): a
-# threshold-only change must rerun `filter` and what follows, never `tag`. langid's `languages`, when
-# langid is the first filter: tag measures only the pages detected in them (lmsci.curate.tag).
+# threshold-only change must rerun `filter` and what follows, never `tag`; and langid's `languages`
+# when langid_first.
 MEASURE_FIELDS = ("impl",)
+
+
+def langid_first(filters: list[str]) -> bool:
+    """langid is the first filter: tag measures beyond it only the pages detected in one of
+    ``langid.languages`` (the others are dropped as langid/other_language whatever they measure)."""
+    return bool(filters) and filters[0] == "langid"
 
 
 def measure_json(cfg: Config, filters: list[str]) -> str:
@@ -379,7 +385,7 @@ def measure_json(cfg: Config, filters: list[str]) -> str:
     out = {}
     for f in filters:
         section = to_dict(getattr(cfg, f, None)) or {}
-        fields = ("languages",) if f == "langid" and f == filters[0] else MEASURE_FIELDS
+        fields = ("languages",) if f == "langid" and langid_first(filters) else MEASURE_FIELDS
         if picked := {k: v for k, v in section.items() if k in fields}:
             out[f] = picked
     return json.dumps(out, sort_keys=True, separators=(",", ":"))

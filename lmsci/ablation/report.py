@@ -70,13 +70,8 @@ def plot_curves(curves: dict, vocab_size: int, path: Path) -> None:
         for j, (s, pts) in enumerate(sorted(by_seed.items())):
             ax.plot([p[0] for p in pts], [p[1] for p in pts], lw=1.1, color=f"C{i}", alpha=0.9 if j == 0 else 0.5,
                     ls="-" if j == 0 else "--", label=n if j == 0 else None)
-    ax.axhline(math.log(vocab_size), ls=":", c="grey", lw=1, label=f"ln(vocab) = {math.log(vocab_size):.2f}")
-    ax.set_xlabel("step")
-    ax.set_ylabel("training loss (nats/token)")
-    ax.set_title("Training loss per variant (solid: first seed, dashed: the others)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    plots._save(fig, path)
+    plots.finish_loss(fig, ax, path, vocab_size, "training loss (nats/token)",
+                      "Training loss per variant (solid: first seed, dashed: the others)", ls=":")
 
 
 def lm_eval_table(cfg: C.Config) -> list[dict]:

@@ -24,7 +24,7 @@ def stage(df: pl.DataFrame, *, heldout: set[str], out_dir: str | Path, tokenizer
           shard: str, seed: int, index=None) -> Result:
     """Drop the evaluation documents, tokenize the rest into ``out_dir/train.{bin,idx}`` (valid: empty)."""
     df = df.sort("id")
-    mask = pl.Series([i in heldout for i in df["id"].to_list()], dtype=pl.Boolean)
+    mask = pl.col("id").is_in(pl.Series(sorted(heldout), dtype=pl.String))
     out, rest = df.filter(mask), df.filter(~mask)
     tok = load(tokenizer)
     kept, dropped, led = encode.tokenize(rest, encoder=functools.partial(fast.encode_batch, tokenizer),

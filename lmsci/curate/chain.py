@@ -15,6 +15,7 @@ when two records share a WARC-Record-ID; ``dup_of`` names the kept row's ``doc_i
 """
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from pathlib import Path
 
@@ -93,33 +94,24 @@ def _extract(warcs: list[str | Path], cfg: Config, source: str):
     """Extract every readable file: ([(shard, kept)], [dropped rows], [ledgers], [failed files])."""
     extracted, dropped, ledgers, failed = [], [], [], []
     names: dict[str, str] = {}
-    sandbox = worker(cfg.extract)  # one extraction worker for every file
-    try:
+    with worker(cfg.extract) or contextlib.nullcontext() as sandbox:  # one extraction worker for every file
         for path in warcs:
-            _extract_one(path, cfg, source, sandbox, names, (extracted, dropped, ledgers, failed))
-    finally:
-        if sandbox is not None:
-            sandbox.close()
+            if (first := names.setdefault(shard_name(path), str(path))) != str(path):
+                failed.append({"file": str(path), "error": f"{path}: same shard name as {first}, so their "
+                               "document ids would collide; rename one"})
+                continue
+            try:
+                docs, drop, led = extract_shard(source, path, cfg.extract, sandbox)
+            except CorruptShard as e:
+                failed.append({"file": str(path), "error": str(e)})
+                continue
+            except OSError as e:  # missing, unreadable: the message names the file once
+                failed.append({"file": str(path), "error": f"{path}: {e.strerror or e}"})
+                continue
+            ledgers.append(led)
+            dropped.append(_rows(drop, kept=False))
+            extracted.append((shard_name(path), docs))
     return extracted, dropped, ledgers, failed
-
-
-def _extract_one(path, cfg: Config, source: str, sandbox, names: dict[str, str], out: tuple[list, ...]) -> None:
-    extracted, dropped, ledgers, failed = out
-    if (first := names.setdefault(shard_name(path), str(path))) != str(path):
-        failed.append({"file": str(path), "error": f"{path}: same shard name as {first}, so their document ids "
-                       "would collide; rename one"})
-        return
-    try:
-        docs, drop, led = extract_shard(source, path, cfg.extract, sandbox)
-    except CorruptShard as e:
-        failed.append({"file": str(path), "error": str(e)})
-        return
-    except OSError as e:  # missing, unreadable: the message names the file once
-        failed.append({"file": str(path), "error": f"{path}: {e.strerror or e}"})
-        return
-    ledgers.append(led)
-    dropped.append(_rows(drop, kept=False))
-    extracted.append((shard_name(path), docs))
 
 
 def curate(warcs: list[str | Path], cfg: Config, source: str = "crawl", quality_model: str | Path | None = None,

@@ -36,7 +36,6 @@ DUP_NS = (5, 6, 7, 8, 9, 10)
 REASONS = ("dup_paragraphs", "dup_paragraph_chars", "dup_lines", "dup_line_chars", "top_ngram_chars",
            "dup_ngram_chars")
 _PARA = re.compile(r"\n{2,}")
-_LINES = re.compile(r"\n+")
 _MULT = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant (golden ratio): a bijective multiply
 
 
@@ -66,7 +65,7 @@ def _ngram_counts(coded: np.ndarray, n: int) -> np.ndarray:
 
 
 def _lines(text: str) -> list[str]:
-    """``_LINES.split(text)`` (datatrove splits at runs of newlines) with str.split, ~3x faster: the
+    """``re.split(r"\\n+", text)`` (datatrove splits at runs of newlines) with str.split, ~3x faster: the
     same parts, an empty one first or last where ``text`` starts or ends with a newline."""
     out = [p for p in text.split("\n") if p]
     if not text or text[0] == "\n":

@@ -21,6 +21,7 @@ from typing import Mapping
 import polars as pl
 from tqdm import tqdm
 
+from lmsci.config import langid_first
 from lmsci.curate import langid, ngrams, quality
 from lmsci.curate import words as W
 from lmsci.curate.registry import FILTERS, prefix
@@ -38,7 +39,7 @@ def sections_of(cfg, filters: list[str]) -> dict[str, object]:
 def wanted_languages(filters: list[str], sections: Mapping[str, object]) -> frozenset[str] | None:
     """The languages a page must be detected in to be measured beyond langid (see the module doc), or
     None: every page is measured."""
-    if filters and filters[0] == "langid" and sections.get("langid") is not None:
+    if langid_first(filters) and sections.get("langid") is not None:
         return frozenset(sections["langid"].languages)
     return None
 

@@ -58,7 +58,7 @@ class _SpacyEnglish:
         """Length of spaCy's suffix match on ``s`` (0: none): ``suffix(s)`` tries all of its ~80 end-anchored
         alternatives at every position; each but one (a run of dots) is at most ``window`` characters wide,
         so only the last ``window`` positions can start a match, and a run of dots ends the string or not."""
-        if self.window is None:
+        if self.window is None or "\n" in s:  # ($ also matches before a final newline; chunks have none)
             m = self.suffix(s)
             return m.end() - m.start() if m else 0
         n = len(s)

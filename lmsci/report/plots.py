@@ -18,10 +18,15 @@ def loss_curve(metrics: list[dict], vocab_size: int, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
     steps = [m["step"] for m in metrics]
     ax.plot(steps, [m["loss"] for m in metrics], lw=1.2, label="training loss")
-    ax.axhline(math.log(vocab_size), ls="--", c="grey", lw=1, label=f"ln(vocab) = {math.log(vocab_size):.2f}")
+    finish_loss(fig, ax, path, vocab_size, "cross-entropy (nats/token)", "Training loss")
+
+
+def finish_loss(fig, ax, path: Path, vocab_size: int, ylabel: str, title: str, ls: str = "--") -> None:
+    """A loss-per-step plot's common part: the ln(vocab) line (a uniform guess), labels, grid, legend; saved."""
+    ax.axhline(math.log(vocab_size), ls=ls, c="grey", lw=1, label=f"ln(vocab) = {math.log(vocab_size):.2f}")
     ax.set_xlabel("step")
-    ax.set_ylabel("cross-entropy (nats/token)")
-    ax.set_title("Training loss")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
     _save(fig, path)

@@ -104,7 +104,11 @@ def same_model(meta_: dict, model: ModelConfig) -> bool:
 
 
 def read_meta(checkpoint_dir: Path) -> dict:
-    return json.loads((Path(checkpoint_dir) / META).read_text())
+    """A checkpoint's ``lmsci_meta.json``; one line naming the folder when it is not an lmsci checkpoint."""
+    path = Path(checkpoint_dir) / META
+    if not path.is_file():
+        raise recipe.TrainError(f"{path} not found: {checkpoint_dir} is not a checkpoint written by lmsci train")
+    return json.loads(path.read_text())
 
 
 def latest(out_dir: Path) -> Path | None:

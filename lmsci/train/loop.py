@@ -36,6 +36,7 @@ from pathlib import Path
 from lmsci.config import ModelConfig, TrainConfig
 from lmsci.io import write_json
 from lmsci.train import adapter, checkpoint, flops, init, launch, metrics, schedule, spikes
+from lmsci.train.checkpoint import read_meta  # noqa: F401  (evaluation's and trace's import)
 from lmsci.train.recipe import Run, TrainError, read_blend  # noqa: F401  (read_blend: evaluation's import)
 
 
@@ -265,10 +266,3 @@ def _batches(dataset, first: int, t: TrainConfig):
     its = [adapter.micro_batches(dataset, first, t.steps, t.micro_batch_size, t.global_batch_size)
            for _ in range(t.virtual_pipeline)]
     return its[0] if t.virtual_pipeline == 1 else its
-
-
-def read_meta(checkpoint_dir: Path) -> dict:
-    path = Path(checkpoint_dir) / "lmsci_meta.json"
-    if not path.is_file():
-        raise TrainError(f"{path} not found: {checkpoint_dir} is not a checkpoint written by lmsci train")
-    return json.loads(path.read_text())

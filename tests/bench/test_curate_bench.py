@@ -28,6 +28,7 @@ asserted: the machine is shared and the numbers are reported.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import json
 import multiprocessing
@@ -57,8 +58,10 @@ SOURCE = "crawl"
 # LMSCI_BENCH_WARCS=DIR: the WARC files of DIR (*.warc.gz, *.warc) instead of the sample crawl's, e.g. a crawl
 # built by scripts/build_scale_crawl.py or a Common Crawl segment (the quality model is trained on them, untimed)
 OWN_WARCS = os.environ.get("LMSCI_BENCH_WARCS")
-WARCS = (sorted(p for p in Path(OWN_WARCS).iterdir() if p.name.endswith((".warc.gz", ".warc"))) if OWN_WARCS
+WARCS = (sorted(p for p in Path(OWN_WARCS).glob("*") if p.name.endswith((".warc.gz", ".warc"))) if OWN_WARCS
          else [REPO / p for p in CFG.sources[SOURCE].paths])[: 1 if tiny() else None]
+if OWN_WARCS and not WARCS:
+    pytest.exit(f"LMSCI_BENCH_WARCS={OWN_WARCS}: no .warc or .warc.gz file in that folder", returncode=4)
 FILTERS = CFG.sources[SOURCE].filters
 BENCH_PY = REPO / ".venv-bench" / "bin" / "python"
 DRIVER = REPO / "tests" / "bench" / "datatrove_driver.py"
@@ -135,12 +138,8 @@ def _extract(path, sandbox=None):
 
 def lmsci_chain(warcs: list, quality_model) -> dict:
     """One run over the shards, as ``lmsci curate`` makes it: one extraction worker for all of them."""
-    sandbox = worker(CFG.extract)
-    try:
+    with worker(CFG.extract) or contextlib.nullcontext() as sandbox:
         return _chain(warcs, quality_model, sandbox)
-    finally:
-        if sandbox is not None:
-            sandbox.close()
 
 
 def _chain(warcs: list, quality_model, sandbox) -> dict:

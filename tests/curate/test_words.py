@@ -121,7 +121,7 @@ def test_the_windowed_suffix_search_finds_what_the_whole_string_search_finds():
     ends = [chr(cp) for cp in range(0x3100) if not chr(cp).isspace() and full(chr(cp))]  # a suffix alone
     common = list("abcXYZ0195.'\"%)") + ["km", "..", "’s", "n't", "'s", "US$", "mph", "°C"]
     rng = random.Random(3)
-    probes = ["", ".", "..", "a..", "a...", "x.y..", "....", "3km", "10%", "it's", "U.S.", "a)...", "(b)."]
+    probes = ["", ".", "..", "a..", "a...", "x.y..", "....", "3km", "10%", "it's", "U.S.", "a)...", "(b).", "x..\n", "3km\n", "a.\n"]
     probes += ["".join(rng.choice(ends if rng.random() < 0.4 else common) for _ in range(rng.randint(1, 14)))
                for _ in range(30_000)]
     with gzip.open(GOLDEN, "rt", encoding="utf-8") as f:  # every chunk of the sample crawl
